@@ -1,0 +1,1 @@
+//! Offline assets: models fetched from Python packages, checked by sha256.

@@ -1,0 +1,7 @@
+//! Shared pieces of the roadmap milestones.
+//!
+//! Everything more than one milestone needs lives here exactly once:
+//! evaluation metrics, dataset loading and splitting, and the offline asset
+//! manager that fetches models from Python packages.
+
+pub mod assets;

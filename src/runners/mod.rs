@@ -1,0 +1,83 @@
+//! The runner registry: the bridge between the tracker and the milestone crates.
+//!
+//! A milestone in `roadmap.toml` names its runner (`runner = "logreg"`). The
+//! tracker looks that name up here, records the run in the progress database,
+//! calls the runner, and records what it returns. Runners never see the
+//! database: they get a [`RunContext`] and return a [`RunOutcome`].
+//!
+//! To add a runner: write `src/runners/<name>.rs` with a type implementing
+//! [`Runner`], and add it to [`registry`].
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use anyhow::Result;
+
+pub mod selftest;
+
+/// What the tracker hands a runner.
+#[derive(Debug, Clone)]
+pub struct RunContext {
+    /// A fresh directory for this run's artifacts (plots, models, reports).
+    pub artifact_dir: PathBuf,
+    /// The offline asset cache (models fetched from Python packages).
+    pub cache_dir: PathBuf,
+    /// The newest model of each kind recorded by a passed run, by model name
+    /// (for example `sentiment` → its directory), for runners that build on
+    /// an earlier phase.
+    pub latest_models: BTreeMap<String, PathBuf>,
+}
+
+/// A model a run produced, to be registered in the `models` table.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ModelArtifact {
+    pub name: String,
+    pub version: String,
+    pub path: PathBuf,
+}
+
+/// What a runner returns; the tracker records all of it.
+#[derive(Debug, Clone, Default)]
+pub struct RunOutcome {
+    /// Named numbers checked against the milestone's acceptance criteria.
+    pub metrics: BTreeMap<String, f64>,
+    /// The effective parameters of the run (after defaults), as JSON.
+    pub params: serde_json::Value,
+    /// Models the run saved.
+    pub models: Vec<ModelArtifact>,
+}
+
+/// A milestone runner.
+pub trait Runner: Sync {
+    /// The name `roadmap.toml` uses (`runner = "..."`).
+    fn name(&self) -> &'static str;
+    /// Every metric this runner can report; acceptance criteria may only name these.
+    fn metrics(&self) -> &'static [&'static str];
+    /// Runs the milestone's reference implementation. `args` are the command-line
+    /// arguments after `roadmap run PHASE` (the runner parses them with clap).
+    /// Human-readable output goes to stdout (or one JSON object with `--json`).
+    fn run(&self, ctx: &RunContext, args: &[OsString]) -> Result<RunOutcome>;
+    /// Scores a learner's own implementation (`roadmap verify PHASE ...`).
+    fn verify(&self, _ctx: &RunContext, _args: &[OsString]) -> Result<RunOutcome> {
+        anyhow::bail!(
+            "the `{}` runner has no verifier: there is nothing of yours to check for this milestone",
+            self.name()
+        )
+    }
+    /// Writes the learner's copy of the milestone data (`roadmap data export PHASE --dir D`)
+    /// and returns the files written.
+    fn export(&self, _dir: &std::path::Path) -> Result<Vec<PathBuf>> {
+        anyhow::bail!("the `{}` runner has no data to export", self.name())
+    }
+}
+
+/// Every runner this binary knows.
+pub fn registry() -> &'static [&'static dyn Runner] {
+    &[&selftest::SelfTest]
+}
+
+/// Looks a runner up by name.
+pub fn find(name: &str) -> Option<&'static dyn Runner> {
+    registry().iter().copied().find(|r| r.name() == name)
+}
