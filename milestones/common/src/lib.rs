@@ -5,3 +5,4 @@
 //! manager that fetches models from Python packages.
 
 pub mod assets;
+pub mod metrics;
