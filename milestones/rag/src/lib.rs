@@ -1,0 +1,21 @@
+//! Phase 5, part 1: a retrieval-augmented-generation knowledge base.
+//!
+//! Ingest documents ([`ingest`]), cut them into sentence-aware chunks that fit
+//! the embedding model ([`chunk`]), store chunks, vectors and a BM25 index in
+//! one SQLite file ([`store`]), retrieve with dense, BM25 or fused hybrid search
+//! ([`retrieve`]), and measure retrieval quality offline on SQuAD ([`eval`]).
+
+pub mod chunk;
+pub mod embedder;
+pub mod error;
+pub mod eval;
+pub mod extract;
+pub mod ingest;
+pub mod metrics;
+pub mod retrieve;
+pub mod squad;
+pub mod store;
+
+pub use embedder::{HashEmbedder, TextEmbedder};
+pub use error::{RagError, Result};
+pub use store::{SqliteStore, VectorStore};

@@ -1,0 +1,227 @@
+//! Retrieval: dense, BM25, their reciprocal rank fusion, and MMR diversity.
+//!
+//! **Reciprocal rank fusion** (Cormack, Clarke & Büttcher, 2009) merges ranked
+//! lists without looking at their scores, which live on incomparable scales
+//! (cosine in [-1, 1] vs unbounded BM25): a document at 1-based rank `r_m(d)` in
+//! list `m` gets `RRF(d) = Σ_m 1 / (k + r_m(d))`, with `k = 60`. A large `k`
+//! flattens the head so that agreement between the lists matters more than
+//! being first in one.
+//!
+//! **Maximal marginal relevance** (Carbonell & Goldstein, 1998) re-ranks a
+//! candidate pool greedily: next = `argmax_d λ·sim(q, d) − (1−λ)·max_{s ∈ S} sim(d, s)`,
+//! trading relevance to the query against redundancy with what is already picked.
+
+use std::collections::HashMap;
+
+use crate::embedder::TextEmbedder;
+use crate::error::{RagError, Result};
+use crate::store::{Hit, VectorStore};
+
+/// The `k` of reciprocal rank fusion.
+pub const RRF_K: f64 = 60.0;
+
+/// Which retriever to use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    Dense,
+    Bm25,
+    Hybrid,
+}
+
+impl Mode {
+    pub const ALL: [Mode; 3] = [Mode::Dense, Mode::Bm25, Mode::Hybrid];
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Mode::Dense => "dense",
+            Mode::Bm25 => "bm25",
+            Mode::Hybrid => "hybrid",
+        }
+    }
+}
+
+impl std::str::FromStr for Mode {
+    type Err = RagError;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "dense" => Ok(Mode::Dense),
+            "bm25" => Ok(Mode::Bm25),
+            "hybrid" => Ok(Mode::Hybrid),
+            _ => Err(RagError::Invalid(format!("unknown mode `{s}`: use dense, bm25 or hybrid"))),
+        }
+    }
+}
+
+/// Search options.
+#[derive(Debug, Clone)]
+pub struct SearchOptions {
+    pub k: usize,
+    pub mode: Mode,
+    /// MMR re-ranking with this λ (1 = pure relevance).
+    pub mmr_lambda: Option<f32>,
+    /// Only chunks whose source starts with this.
+    pub source_prefix: Option<String>,
+    /// How many candidates each retriever contributes to fusion / MMR.
+    pub pool: usize,
+}
+
+impl Default for SearchOptions {
+    fn default() -> Self {
+        Self {
+            k: 5,
+            mode: Mode::Hybrid,
+            mmr_lambda: None,
+            source_prefix: None,
+            pool: 50,
+        }
+    }
+}
+
+/// Fuses ranked lists of ids: `Σ 1/(k + rank)`, best first; ties keep first-seen order.
+pub fn rrf(lists: &[Vec<i64>], k: f64) -> Vec<(i64, f64)> {
+    let mut score: HashMap<i64, f64> = HashMap::new();
+    let mut order: Vec<i64> = Vec::new();
+    for list in lists {
+        for (rank0, &id) in list.iter().enumerate() {
+            let e = score.entry(id).or_insert_with(|| {
+                order.push(id);
+                0.0
+            });
+            *e += 1.0 / (k + rank0 as f64 + 1.0);
+        }
+    }
+    let mut fused: Vec<(usize, i64, f64)> = order.iter().enumerate().map(|(i, id)| (i, *id, score[id])).collect();
+    fused.sort_by(|a, b| b.2.total_cmp(&a.2).then(a.0.cmp(&b.0)));
+    fused.into_iter().map(|(_, id, s)| (id, s)).collect()
+}
+
+/// Greedy MMR over `candidates` (relevance to the query `rel`, vectors `vecs`); returns indices.
+pub fn mmr(rel: &[f32], vecs: &[Vec<f32>], k: usize, lambda: f32) -> Vec<usize> {
+    let dot = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f32>();
+    let mut picked: Vec<usize> = Vec::new();
+    let mut left: Vec<usize> = (0..rel.len()).collect();
+    while picked.len() < k && !left.is_empty() {
+        let (best_pos, _) = left
+            .iter()
+            .enumerate()
+            .map(|(pos, &i)| {
+                let redundancy = picked.iter().map(|&p| dot(&vecs[i], &vecs[p])).fold(f32::NEG_INFINITY, f32::max);
+                let redundancy = if picked.is_empty() { 0.0 } else { redundancy };
+                (pos, lambda * rel[i] - (1.0 - lambda) * redundancy)
+            })
+            .fold((0, f32::NEG_INFINITY), |acc, x| if x.1 > acc.1 { x } else { acc });
+        picked.push(left.remove(best_pos));
+    }
+    picked
+}
+
+/// Searches with a query already embedded (`qvec`, needed for dense, hybrid and MMR).
+pub fn search_with_vector(
+    store: &dyn VectorStore,
+    collection: &str,
+    query: &str,
+    qvec: Option<&[f32]>,
+    opts: &SearchOptions,
+) -> Result<Vec<Hit>> {
+    let prefix = opts.source_prefix.as_deref();
+    let want = if opts.mmr_lambda.is_some() { opts.pool.max(opts.k) } else { opts.k };
+    let need_vec = || qvec.ok_or_else(|| RagError::Invalid("dense retrieval needs the query vector".into()));
+    let mut hits = match opts.mode {
+        Mode::Dense => store.dense_search(collection, need_vec()?, want, prefix)?,
+        Mode::Bm25 => store.bm25_search(collection, query, want, prefix)?,
+        Mode::Hybrid => {
+            let pool = opts.pool.max(want);
+            let dense = store.dense_search(collection, need_vec()?, pool, prefix)?;
+            let bm25 = store.bm25_search(collection, query, pool, prefix)?;
+            let ids = |h: &[Hit]| h.iter().map(|h| h.chunk_id).collect::<Vec<_>>();
+            let fused = rrf(&[ids(&dense), ids(&bm25)], RRF_K);
+            let mut by_id: HashMap<i64, Hit> = dense.into_iter().chain(bm25).map(|h| (h.chunk_id, h)).collect();
+            fused
+                .into_iter()
+                .take(want)
+                .filter_map(|(id, s)| {
+                    by_id.remove(&id).map(|mut h| {
+                        h.score = s;
+                        h
+                    })
+                })
+                .collect()
+        }
+    };
+    if let Some(lambda) = opts.mmr_lambda {
+        if let Some(q) = qvec {
+            let ids: Vec<i64> = hits.iter().map(|h| h.chunk_id).collect();
+            let vecs = store.vectors(collection, &ids)?;
+            let rel: Vec<f32> = vecs.iter().map(|v| v.iter().zip(q).map(|(a, b)| a * b).sum()).collect();
+            let order = mmr(&rel, &vecs, opts.k, lambda);
+            let mut slots: Vec<Option<Hit>> = hits.into_iter().map(Some).collect();
+            hits = order.into_iter().filter_map(|i| slots[i].take()).collect();
+        }
+    }
+    hits.truncate(opts.k);
+    Ok(hits)
+}
+
+/// Embeds the query when the mode needs it, then searches.
+pub fn search(
+    store: &dyn VectorStore,
+    embedder: &dyn TextEmbedder,
+    collection: &str,
+    query: &str,
+    opts: &SearchOptions,
+) -> Result<Vec<Hit>> {
+    if query.trim().is_empty() {
+        return Err(RagError::Invalid("the query is empty: pass some words to search for".into()));
+    }
+    let info = store
+        .collection(collection)?
+        .ok_or_else(|| RagError::NoCollection(collection.to_string()))?;
+    let needs_vec = opts.mode != Mode::Bm25 || opts.mmr_lambda.is_some();
+    let qvec = if needs_vec {
+        if info.model_id != embedder.model_id() || info.dim != embedder.dim() {
+            return Err(RagError::ModelMismatch {
+                collection: collection.to_string(),
+                stored_model: info.model_id,
+                stored_dim: info.dim,
+                new_model: embedder.model_id(),
+                new_dim: embedder.dim(),
+            });
+        }
+        Some(embedder.embed(&[query])?.remove(0))
+    } else {
+        None
+    };
+    search_with_vector(store, collection, query, qvec.as_deref(), opts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rrf_on_hand_made_rankings() {
+        // a: ranks 1 and 3 → 1/61 + 1/63; b: 2 and 1 → 1/62 + 1/61; c: 3 only; d: 2 only.
+        let fused = rrf(&[vec![1, 2, 3], vec![2, 4, 1]], 60.0);
+        let ids: Vec<i64> = fused.iter().map(|f| f.0).collect();
+        assert_eq!(ids, [2, 1, 4, 3]);
+        assert!((fused[0].1 - (1.0 / 62.0 + 1.0 / 61.0)).abs() < 1e-12);
+        assert!((fused[1].1 - (1.0 / 61.0 + 1.0 / 63.0)).abs() < 1e-12);
+        assert!((fused[2].1 - 1.0 / 62.0).abs() < 1e-12);
+        assert!((fused[3].1 - 1.0 / 63.0).abs() < 1e-12);
+        // One list: fusion keeps its order.
+        let one = rrf(&[vec![9, 8, 7]], 60.0);
+        assert_eq!(one.iter().map(|f| f.0).collect::<Vec<_>>(), [9, 8, 7]);
+        // Agreement beats a single first place: x is 2nd in both lists, y 1st in one.
+        let agree = rrf(&[vec![7, 5], vec![6, 5]], 60.0);
+        assert_eq!(agree[0].0, 5);
+    }
+
+    #[test]
+    fn mmr_skips_near_duplicates() {
+        let vecs = vec![vec![1.0, 0.0], vec![0.999, 0.0447], vec![0.6, 0.8]];
+        let rel = vec![0.9, 0.89, 0.6];
+        assert_eq!(mmr(&rel, &vecs, 2, 1.0), [0, 1]);
+        assert_eq!(mmr(&rel, &vecs, 2, 0.5), [0, 2]);
+    }
+}
