@@ -5,4 +5,6 @@
 //! manager that fetches models from Python packages.
 
 pub mod assets;
+pub mod dataset;
 pub mod metrics;
+pub mod plot;
