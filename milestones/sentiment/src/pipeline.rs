@@ -1,0 +1,191 @@
+//! The experiment end to end: split the data, train tokenizer → TF-IDF →
+//! network on the training part only, stop early on the validation part,
+//! score the untouched test part, and compare with two baselines.
+//!
+//! Holding out honestly: the tokenizer vocabulary, the bigram list and the idf
+//! weights are all fitted on the training rows; the validation rows choose
+//! the epoch (and, by hand, the hyper-parameters); the test rows are scored
+//! once at the end.
+
+use std::collections::BTreeMap;
+
+use roadmap_common::dataset::{stratified_kfold, stratified_split};
+use roadmap_common::metrics::BinaryReport;
+
+use crate::data::Dataset;
+use crate::features::{Csr, Tfidf, TfidfConfig};
+use crate::model::{Architecture, Metadata, SentimentModel, FORMAT_VERSION, MAX_TEXT_CHARS};
+use crate::network::{self, EpochStats, TrainConfig, Trained};
+use crate::{tokenize, Error, LABELS};
+
+/// Everything that shapes a model: tokenizer, features and network.
+#[derive(Debug, Clone, serde::Serialize, PartialEq)]
+pub struct PipelineConfig {
+    /// A word enters the vocabulary when seen this often in the training texts.
+    pub min_token_frequency: u64,
+    pub max_vocab: usize,
+    pub tfidf: TfidfConfig,
+    pub train: TrainConfig,
+}
+
+impl Default for PipelineConfig {
+    fn default() -> Self {
+        PipelineConfig { min_token_frequency: 2, max_vocab: 30_000, tfidf: TfidfConfig::default(), train: TrainConfig::default() }
+    }
+}
+
+/// Row indices of the fixed 80/10/10 split.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ThreeWaySplit {
+    pub train: Vec<usize>,
+    pub val: Vec<usize>,
+    pub test: Vec<usize>,
+}
+
+/// Stratified 80/10/10: 20 % is held out (stratified, `seed`), then the held-out
+/// part is halved (stratified, same seed) into validation and test.
+pub fn split_80_10_10(labels: &[u8], seed: u64) -> Result<ThreeWaySplit, Error> {
+    let outer = stratified_split(labels, 0.2, seed)?;
+    let held: Vec<u8> = outer.test.iter().map(|&i| labels[i]).collect();
+    let inner = stratified_split(&held, 0.5, seed)?;
+    Ok(ThreeWaySplit {
+        train: outer.train,
+        val: inner.train.iter().map(|&k| outer.test[k]).collect(),
+        test: inner.test.iter().map(|&k| outer.test[k]).collect(),
+    })
+}
+
+/// A trained model with its training history.
+pub struct Fitted {
+    pub model: SentimentModel,
+    pub trained: Trained,
+    /// Seconds spent on tokenizer + features + network.
+    pub seconds: f64,
+}
+
+/// Fits tokenizer, TF-IDF and network on `train`; `val` (if any) drives early stopping.
+pub fn fit(
+    train: &Dataset,
+    val: Option<&Dataset>,
+    cfg: &PipelineConfig,
+    training_data_sha256: &str,
+    on_epoch: impl FnMut(&EpochStats),
+) -> Result<Fitted, Error> {
+    if train.labels.iter().all(|&l| l == train.labels[0]) {
+        return Err(Error::Dataset("the training data holds a single class; a classifier needs both".into()));
+    }
+    let start = std::time::Instant::now();
+    let texts = train.text_refs();
+    let tokenizer = tokenize::train_tokenizer(&texts, cfg.min_token_frequency, cfg.max_vocab)?;
+    let ids = tokenize::encode_ids(&tokenizer, &texts)?;
+    let vocab = tokenizer.get_vocab_size(true);
+    let tfidf = Tfidf::fit(&ids, vocab, &cfg.tfidf);
+    let x = tfidf.transform(&ids);
+    let y = train.targets();
+    let val_xy = match val {
+        Some(v) => Some((tfidf.transform(&tokenize::encode_ids(&tokenizer, &v.text_refs())?), v.targets())),
+        None => None,
+    };
+    let trained = network::train(&x, &y, val_xy.as_ref().map(|(x, y)| (x, y.as_slice())), &cfg.train, on_epoch)?;
+    let metadata = Metadata {
+        format_version: FORMAT_VERSION,
+        crate_version: env!("CARGO_PKG_VERSION").to_string(),
+        name: "sentiment".into(),
+        architecture: Architecture {
+            kind: "tfidf-mlp".into(),
+            layers: trained.mlp.layer_sizes(),
+            activation: "relu".into(),
+            output: "sigmoid".into(),
+            dropout: cfg.train.dropout,
+            n_features: tfidf.n_features(),
+            n_bigrams: tfidf.bigrams.len(),
+            sublinear_tf: tfidf.sublinear_tf,
+        },
+        vocab_size: vocab,
+        labels: LABELS.iter().map(|s| s.to_string()).collect(),
+        training_data_sha256: training_data_sha256.to_string(),
+        n_train: train.len(),
+        metrics: BTreeMap::new(),
+        train_config: cfg.train.clone(),
+        max_text_chars: MAX_TEXT_CHARS,
+    };
+    let model = SentimentModel::new(tokenizer, tfidf, trained.mlp.clone(), metadata);
+    Ok(Fitted { model, trained, seconds: start.elapsed().as_secs_f64() })
+}
+
+/// `P(positive)` of every row, as `f64` for the metrics.
+pub fn probabilities(model: &SentimentModel, data: &Dataset) -> Result<Vec<f64>, Error> {
+    let x: Csr = model.featurize(&data.text_refs())?;
+    Ok(model.mlp().predict_proba(&x).into_iter().map(f64::from).collect())
+}
+
+/// Test metrics of a model.
+pub fn evaluate(model: &SentimentModel, data: &Dataset) -> Result<BinaryReport, Error> {
+    Ok(BinaryReport::new(&data.labels, &probabilities(model, data)?)?)
+}
+
+/// The majority-class baseline: every test row gets the training split's
+/// positive rate as its probability, so it predicts the majority class.
+pub fn majority_baseline(train: &Dataset, test: &Dataset) -> Result<BinaryReport, Error> {
+    let p = train.positive_rate();
+    Ok(BinaryReport::new(&test.labels, &vec![p; test.len()])?)
+}
+
+/// One fold's result in [`cross_validate`].
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct FoldResult {
+    pub fold: usize,
+    pub best_epoch: usize,
+    pub report: BinaryReport,
+}
+
+/// Stratified k-fold cross-validation. In each fold a stratified ninth of the
+/// training folds is set aside for early stopping, so the test fold never
+/// influences the model.
+pub fn cross_validate(
+    data: &Dataset,
+    k: usize,
+    seed: u64,
+    cfg: &PipelineConfig,
+    sha: &str,
+    mut on_fold: impl FnMut(&FoldResult),
+) -> Result<Vec<FoldResult>, Error> {
+    let mut out = Vec::new();
+    for (fold, split) in stratified_kfold(&data.labels, k, seed)?.into_iter().enumerate() {
+        let outer_train = data.select(&split.train);
+        let inner = stratified_split(&outer_train.labels, 1.0 / 9.0, seed)?;
+        let (train, val) = (outer_train.select(&inner.train), outer_train.select(&inner.test));
+        let fitted = fit(&train, Some(&val), cfg, sha, |_| {})?;
+        let report = evaluate(&fitted.model, &data.select(&split.test))?;
+        let r = FoldResult { fold: fold + 1, best_epoch: fitted.trained.best_epoch, report };
+        on_fold(&r);
+        out.push(r);
+    }
+    Ok(out)
+}
+
+/// Mean and (sample) standard deviation.
+pub fn mean_std(values: &[f64]) -> (f64, f64) {
+    let n = values.len() as f64;
+    let mean = values.iter().sum::<f64>() / n;
+    let var = if values.len() > 1 { values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0) } else { 0.0 };
+    (mean, var.sqrt())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn three_way_split_is_disjoint_stratified_and_complete() {
+        let (data, _) = crate::data::shipped().unwrap();
+        let s = split_80_10_10(&data.labels, 42).unwrap();
+        let mut all: Vec<usize> = s.train.iter().chain(&s.val).chain(&s.test).copied().collect();
+        all.sort_unstable();
+        assert_eq!(all, (0..data.len()).collect::<Vec<_>>());
+        assert_eq!((s.train.len(), s.val.len(), s.test.len()), (8452, 1057, 1057));
+        let rate = |idx: &[usize]| idx.iter().map(|&i| f64::from(data.labels[i])).sum::<f64>() / idx.len() as f64;
+        assert!((rate(&s.test) - data.positive_rate()).abs() < 0.002);
+        assert_eq!(s, split_80_10_10(&data.labels, 42).unwrap());
+    }
+}
