@@ -1,15 +1,250 @@
-//! The command line: one file per subcommand.
+//! The command line: global options here, one file per subcommand.
 
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::Parser;
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+
+use crate::db::Db;
+use crate::roadmap::Roadmap;
+use crate::runners::RunContext;
+
+mod assets;
+mod cohort;
+mod completions;
+mod data;
+mod history;
+mod log;
+mod mark;
+mod note;
+mod report;
+mod run;
+mod show;
+mod status;
+mod verify;
 
 #[derive(Debug, Parser)]
-#[command(name = "roadmap", version, about = "The Machine Learning Engineer roadmap: track progress, run each phase's milestone")]
-pub struct Cli {}
+#[command(
+    name = "roadmap",
+    version,
+    about = "The Machine Learning Engineer roadmap: track your progress and run each phase's milestone",
+    propagate_version = true
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct GlobalArgs {
+    /// Progress database file [default: <user data dir>/roadmap/progress.db]
+    #[arg(long, env = "ROADMAP_DB", global = true, value_name = "PATH")]
+    pub db: Option<PathBuf>,
+    /// Roadmap file to use instead of the embedded roadmap.toml
+    #[arg(long, env = "ROADMAP_FILE", global = true, value_name = "PATH")]
+    pub roadmap: Option<PathBuf>,
+    /// Whose progress to read and write [default: `learner` in config.toml, else the OS user]
+    #[arg(long, env = "ROADMAP_LEARNER", global = true, value_name = "NAME")]
+    pub learner: Option<String>,
+    /// Where fetched models are cached [default: <user cache dir>/roadmap]
+    #[arg(long, env = "ROADMAP_CACHE", global = true, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// Where run artifacts and knowledge bases live [default: the database's folder]
+    #[arg(long, env = "ROADMAP_DATA_DIR", global = true, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Progress per phase, the next step and your pace
+    Status(status::Args),
+    /// Details of a phase or an item
+    Show(show::Args),
+    /// Mark an item as in progress
+    Start(mark::Args),
+    /// Mark an item as done
+    Done(mark::Args),
+    /// Mark an item as skipped
+    Skip(mark::Args),
+    /// Forget an item's status (back to todo)
+    Reset(mark::ResetArgs),
+    /// Log a study session: `roadmap log 1h30m phase1.math-for-ml`
+    Log(log::Args),
+    /// Attach a note to an item
+    Note(note::Args),
+    /// Every change, oldest first
+    History(history::Args),
+    /// Run a phase's milestone (`roadmap run phase1 --json`; `roadmap run phase1 --help` lists its flags)
+    #[command(disable_help_flag = true)]
+    Run(run::Args),
+    /// Score your own implementation of a milestone (`roadmap verify phase1 --help` lists its flags)
+    #[command(disable_help_flag = true)]
+    Verify(verify::Args),
+    /// Export a milestone's data for your own implementation
+    #[command(subcommand)]
+    Data(data::Command),
+    /// The mentor's report
+    Report(report::Args),
+    /// Compare several learners' databases (read-only)
+    Cohort(cohort::Args),
+    /// Offline models and datasets: list, fetch, verify, path
+    #[command(subcommand)]
+    Assets(assets::Command),
+    /// Print a shell completion script
+    Completions(completions::Args),
+}
+
+/// Resolved global settings, shared by every subcommand.
+pub struct Globals {
+    args: GlobalArgs,
+    dirs: Option<directories::ProjectDirs>,
+}
+
+impl Globals {
+    pub fn new(args: GlobalArgs) -> Self {
+        Globals {
+            args,
+            dirs: directories::ProjectDirs::from("", "", "roadmap"),
+        }
+    }
+
+    pub fn db_path(&self) -> Result<PathBuf> {
+        match (&self.args.db, &self.dirs) {
+            (Some(p), _) => Ok(p.clone()),
+            (None, Some(d)) => Ok(d.data_dir().join("progress.db")),
+            (None, None) => anyhow::bail!("cannot find a home directory for the progress database: pass --db PATH"),
+        }
+    }
+
+    pub fn open_db(&self) -> Result<Db> {
+        let path = self.db_path()?;
+        Db::open(&path)
+    }
+
+    pub fn roadmap(&self) -> Result<Roadmap> {
+        Ok(Roadmap::load(self.args.roadmap.as_deref(), &|name| {
+            crate::runners::find(name).map(|r| r.metrics().iter().map(|m| m.to_string()).collect())
+        })?)
+    }
+
+    pub fn learner(&self) -> String {
+        if let Some(l) = &self.args.learner {
+            return l.clone();
+        }
+        if let Some(l) = self.config_learner() {
+            return l;
+        }
+        ["USER", "USERNAME", "LOGNAME"]
+            .iter()
+            .find_map(|v| std::env::var(v).ok().filter(|s| !s.trim().is_empty()))
+            .unwrap_or_else(|| "learner".to_string())
+    }
+
+    fn config_learner(&self) -> Option<String> {
+        let path = std::env::var_os("ROADMAP_CONFIG")
+            .map(PathBuf::from)
+            .or_else(|| self.dirs.as_ref().map(|d| d.config_dir().join("config.toml")))?;
+        let text = std::fs::read_to_string(path).ok()?;
+        let table: toml::Table = toml::from_str(&text).ok()?;
+        table.get("learner")?.as_str().map(str::to_string)
+    }
+
+    pub fn cache_dir(&self) -> PathBuf {
+        self.args
+            .cache_dir
+            .clone()
+            .or_else(|| self.dirs.as_ref().map(|d| d.cache_dir().to_path_buf()))
+            .unwrap_or_else(|| std::env::temp_dir().join("roadmap-cache"))
+    }
+
+    pub fn data_dir(&self) -> Result<PathBuf> {
+        if let Some(d) = &self.args.data_dir {
+            return Ok(d.clone());
+        }
+        if let Some(db) = &self.args.db {
+            let parent = db.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+            return Ok(parent.to_path_buf());
+        }
+        match &self.dirs {
+            Some(d) => Ok(d.data_dir().to_path_buf()),
+            None => anyhow::bail!("cannot find a home directory for data: pass --data-dir DIR"),
+        }
+    }
+
+    /// A run context whose artifact dir is `dir` (created).
+    pub fn run_context_in(&self, db: &Db, dir: PathBuf) -> Result<RunContext> {
+        std::fs::create_dir_all(&dir).with_context(|| format!("cannot create the artifact directory {}", dir.display()))?;
+        Ok(RunContext {
+            artifact_dir: dir,
+            cache_dir: self.cache_dir(),
+            latest_models: db.latest_models()?,
+        })
+    }
+
+    /// A run context for commands that are not recorded runs (artifacts go to a scratch folder).
+    pub fn run_context(&self) -> Result<RunContext> {
+        let db = self.open_db()?;
+        let dir = self.data_dir()?.join("scratch");
+        self.run_context_in(&db, dir)
+    }
+}
+
+/// Fails with the nearest known ids when `id` is not a phase or item.
+pub fn check_id(roadmap: &Roadmap, id: &str) -> Result<()> {
+    if roadmap.phase(id).is_some() || roadmap.item(id).is_some() {
+        return Ok(());
+    }
+    let hints = roadmap.suggest(id);
+    if hints.is_empty() {
+        anyhow::bail!("unknown id `{id}`: `roadmap show` lists the phases, `roadmap show PHASE` its items");
+    }
+    anyhow::bail!("unknown id `{id}`: did you mean {}?", hints.join(", "))
+}
+
+/// `roadmap run --help` (no phase): the subcommand's own help, since its
+/// `--help` flag is left to the runners.
+pub fn print_subcommand_help(name: &str) -> Result<ExitCode> {
+    use clap::CommandFactory;
+    let mut cmd = Cli::command();
+    cmd.build();
+    if let Some(sub) = cmd.find_subcommand_mut(name) {
+        sub.print_help()?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
 
 pub fn main() -> ExitCode {
-    let _cli = Cli::parse();
-    let _ = crate::runners::registry();
-    ExitCode::SUCCESS
+    let cli = Cli::parse();
+    let g = Globals::new(cli.global);
+    let result = match cli.command {
+        Command::Status(a) => status::run(a, &g),
+        Command::Show(a) => show::run(a, &g),
+        Command::Start(a) => mark::run(a, crate::db::Status::InProgress, &g),
+        Command::Done(a) => mark::run(a, crate::db::Status::Done, &g),
+        Command::Skip(a) => mark::run(a, crate::db::Status::Skipped, &g),
+        Command::Reset(a) => mark::reset(a, &g),
+        Command::Log(a) => log::run(a, &g),
+        Command::Note(a) => note::run(a, &g),
+        Command::History(a) => history::run(a, &g),
+        Command::Run(a) => run::run(a, &g),
+        Command::Verify(a) => verify::run(a, &g),
+        Command::Data(c) => data::run(c, &g),
+        Command::Report(a) => report::run(a, &g),
+        Command::Cohort(a) => cohort::run(a, &g),
+        Command::Assets(c) => assets::run(c, &g),
+        Command::Completions(a) => completions::run(a),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e}");
+            for cause in e.chain().skip(1) {
+                eprintln!("  caused by: {cause}");
+            }
+            ExitCode::FAILURE
+        }
+    }
 }
