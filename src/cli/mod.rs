@@ -14,6 +14,7 @@ mod assets;
 mod cohort;
 mod completions;
 mod data;
+mod embed;
 mod history;
 mod log;
 mod mark;
@@ -93,6 +94,8 @@ pub enum Command {
     /// Offline models and datasets: list, fetch, verify, path
     #[command(subcommand)]
     Assets(assets::Command),
+    /// Sentence embeddings (all-MiniLM-L6-v2) of every line of a file, as float32 rows or JSON
+    Embed(embed::Args),
     /// Print a shell completion script
     Completions(completions::Args),
 }
@@ -235,6 +238,7 @@ pub fn main() -> ExitCode {
         Command::Report(a) => report::run(a, &g),
         Command::Cohort(a) => cohort::run(a, &g),
         Command::Assets(c) => assets::run(c, &g),
+        Command::Embed(a) => embed::run(a, &g).map(|()| ExitCode::SUCCESS),
         Command::Completions(a) => completions::run(a),
     };
     match result {

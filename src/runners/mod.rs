@@ -15,6 +15,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 
 pub mod selftest;
+pub mod similarity;
 
 /// What the tracker hands a runner.
 #[derive(Debug, Clone)]
@@ -74,7 +75,7 @@ pub trait Runner: Sync {
 
 /// Every runner this binary knows.
 pub fn registry() -> &'static [&'static dyn Runner] {
-    &[&selftest::SelfTest]
+    &[&selftest::SelfTest, &similarity::Similarity]
 }
 
 /// Looks a runner up by name.

@@ -86,7 +86,10 @@ impl BertConfig {
         if cfg.hidden_act != "gelu" {
             return Err(EmbedError::BadModel {
                 path: path.to_path_buf(),
-                reason: format!("activation `{}` is not supported (only the exact `gelu`)", cfg.hidden_act),
+                reason: format!(
+                    "activation `{}` is not supported (only the exact `gelu`)",
+                    cfg.hidden_act
+                ),
             });
         }
         Ok(cfg)
@@ -135,13 +138,19 @@ struct TensorSource {
 impl TensorSource {
     fn get(&self, name: &str, shape: &[usize]) -> Result<Vec<f32>, EmbedError> {
         let full = format!("{}{}", self.prefix, name);
-        let bad = |reason: String| EmbedError::BadModel { path: self.path.clone(), reason };
+        let bad = |reason: String| EmbedError::BadModel {
+            path: self.path.clone(),
+            reason,
+        };
         let t = self
             .tensors
             .get(&full)
             .ok_or_else(|| bad(format!("tensor `{full}` is missing")))?;
         if t.dims() != shape {
-            return Err(bad(format!("tensor `{full}` has shape {:?}, expected {shape:?}", t.dims())));
+            return Err(bad(format!(
+                "tensor `{full}` has shape {:?}, expected {shape:?}",
+                t.dims()
+            )));
         }
         t.to_dtype(DType::F32)
             .and_then(|t| t.flatten_all())
@@ -152,11 +161,19 @@ impl TensorSource {
     fn linear(&self, name: &str, k: usize, n: usize) -> Result<Linear, EmbedError> {
         let w = self.get(&format!("{name}.weight"), &[n, k])?;
         let b = self.get(&format!("{name}.bias"), &[n])?;
-        Ok(Linear { w: transpose(&w, n, k), b, k, n })
+        Ok(Linear {
+            w: transpose(&w, n, k),
+            b,
+            k,
+            n,
+        })
     }
 
     fn layer_norm(&self, name: &str, h: usize) -> Result<LayerNorm, EmbedError> {
-        Ok(LayerNorm { gamma: self.get(&format!("{name}.weight"), &[h])?, beta: self.get(&format!("{name}.bias"), &[h])? })
+        Ok(LayerNorm {
+            gamma: self.get(&format!("{name}.weight"), &[h])?,
+            beta: self.get(&format!("{name}.bias"), &[h])?,
+        })
     }
 }
 
@@ -174,16 +191,32 @@ impl BertWeights {
     /// Loads the encoder from a safetensors file (tensor names with or without
     /// a `bert.` prefix; the pooler is not used).
     pub fn load(safetensors: &Path, cfg: BertConfig) -> Result<Self, EmbedError> {
-        let tensors = candle_core::safetensors::load(safetensors, &Device::Cpu).map_err(|e| EmbedError::BadModel {
-            path: safetensors.to_path_buf(),
-            reason: format!("cannot read safetensors: {e}"),
+        let tensors = candle_core::safetensors::load(safetensors, &Device::Cpu).map_err(|e| {
+            EmbedError::BadModel {
+                path: safetensors.to_path_buf(),
+                reason: format!("cannot read safetensors: {e}"),
+            }
         })?;
-        let prefix = if tensors.contains_key("embeddings.word_embeddings.weight") { "" } else { "bert." };
-        let src = TensorSource { tensors, prefix, path: safetensors.to_path_buf() };
+        let prefix = if tensors.contains_key("embeddings.word_embeddings.weight") {
+            ""
+        } else {
+            "bert."
+        };
+        let src = TensorSource {
+            tensors,
+            prefix,
+            path: safetensors.to_path_buf(),
+        };
         let h = cfg.hidden_size;
         let word = src.get("embeddings.word_embeddings.weight", &[cfg.vocab_size, h])?;
-        let position = src.get("embeddings.position_embeddings.weight", &[cfg.max_position_embeddings, h])?;
-        let token_type = src.get("embeddings.token_type_embeddings.weight", &[cfg.type_vocab_size, h])?;
+        let position = src.get(
+            "embeddings.position_embeddings.weight",
+            &[cfg.max_position_embeddings, h],
+        )?;
+        let token_type = src.get(
+            "embeddings.token_type_embeddings.weight",
+            &[cfg.type_vocab_size, h],
+        )?;
         let emb_ln = src.layer_norm("embeddings.LayerNorm", h)?;
         let mut layers = Vec::with_capacity(cfg.num_hidden_layers);
         for i in 0..cfg.num_hidden_layers {
@@ -200,7 +233,12 @@ impl BertWeights {
             }
             let b = [q.b, k.b, v.b].concat();
             layers.push(Layer {
-                qkv: Linear { w, b, k: h, n: 3 * h },
+                qkv: Linear {
+                    w,
+                    b,
+                    k: h,
+                    n: 3 * h,
+                },
                 attn_out: src.linear(&format!("{p}.attention.output.dense"), h, h)?,
                 ln1: src.layer_norm(&format!("{p}.attention.output.LayerNorm"), h)?,
                 ffn_in: src.linear(&format!("{p}.intermediate.dense"), h, cfg.intermediate_size)?,
@@ -208,7 +246,14 @@ impl BertWeights {
                 ln2: src.layer_norm(&format!("{p}.output.LayerNorm"), h)?,
             });
         }
-        Ok(Self { cfg, word, position, token_type, emb_ln, layers })
+        Ok(Self {
+            cfg,
+            word,
+            position,
+            token_type,
+            emb_ln,
+            layers,
+        })
     }
 
     pub fn config(&self) -> &BertConfig {
@@ -327,11 +372,15 @@ fn linear(par: &Par, x: &[f32], m: usize, lin: &Linear, out: &mut [f32], epi: Ep
     } else if m >= 64 * t {
         let chunks = (m / 32).min(4 * t);
         let per = m.div_ceil(chunks);
-        (0..chunks).into_par_iter().for_each(|c| block(c * per, ((c + 1) * per).min(m), 0, n, ptr));
+        (0..chunks)
+            .into_par_iter()
+            .for_each(|c| block(c * per, ((c + 1) * per).min(m), 0, n, ptr));
     } else {
         // Column slices, multiples of 16 (one AVX-512 register) wide.
         let per = n.div_ceil(t).div_ceil(16) * 16;
-        (0..t).into_par_iter().for_each(|c| block(0, m, (c * per).min(n), ((c + 1) * per).min(n), ptr));
+        (0..t)
+            .into_par_iter()
+            .for_each(|c| block(0, m, (c * per).min(n), ((c + 1) * per).min(n), ptr));
     }
 }
 
@@ -343,7 +392,9 @@ fn rows_par(par: &Par, buf: &mut [f32], w: usize, f: impl Fn(&mut [f32], usize) 
         f(buf, 0);
     } else {
         let per = m.div_ceil(4 * par.threads).max(16);
-        buf.par_chunks_mut(per * w).enumerate().for_each(|(i, c)| f(c, i * per));
+        buf.par_chunks_mut(per * w)
+            .enumerate()
+            .for_each(|(i, c)| f(c, i * per));
     }
 }
 
@@ -383,14 +434,18 @@ impl BertWeights {
                 }
             }
         }
-        rows_par(par, &mut x, h, |c, _| kernels::layernorm_rows(c, &self.emb_ln.gamma, &self.emb_ln.beta, eps));
+        rows_par(par, &mut x, h, |c, _| {
+            kernels::layernorm_rows(c, &self.emb_ln.gamma, &self.emb_ln.beta, eps)
+        });
 
         let mut qkv = vec![0.0f32; t * 3 * h];
         let mut ctx = vec![0.0f32; t * h];
         let mut tmp = vec![0.0f32; t * h];
         let mut ffn = vec![0.0f32; t * cfg.intermediate_size];
         let scale = 1.0 / (d as f32).sqrt();
-        let tasks: Vec<(usize, usize)> = (0..seqs.len()).flat_map(|s| (0..heads).map(move |hd| (s, hd))).collect();
+        let tasks: Vec<(usize, usize)> = (0..seqs.len())
+            .flat_map(|s| (0..heads).map(move |hd| (s, hd)))
+            .collect();
 
         for layer in &self.layers {
             linear(par, &x, t, &layer.qkv, &mut qkv, Epilogue::Bias);
@@ -412,14 +467,48 @@ impl BertWeights {
                     let v = q.add(2 * h);
                     // scores = Q Kᵀ · scale  (Kᵀ read through swapped strides).
                     gemm::gemm(
-                        len, len, d, scores.as_mut_ptr(), 1, len as isize, false, q, 1, ld, k, ld, 1, 0.0, scale,
-                        false, false, false, gemm::Parallelism::None,
+                        len,
+                        len,
+                        d,
+                        scores.as_mut_ptr(),
+                        1,
+                        len as isize,
+                        false,
+                        q,
+                        1,
+                        ld,
+                        k,
+                        ld,
+                        1,
+                        0.0,
+                        scale,
+                        false,
+                        false,
+                        false,
+                        gemm::Parallelism::None,
                     );
                     kernels::softmax_rows(&mut scores, len);
                     let ctx_ptr = ctx_ptr;
                     gemm::gemm(
-                        len, d, len, ctx_ptr.0.add(row0 * h + hd * d), 1, h as isize, false, scores.as_ptr(), 1,
-                        len as isize, v, 1, ld, 0.0, 1.0, false, false, false, gemm::Parallelism::None,
+                        len,
+                        d,
+                        len,
+                        ctx_ptr.0.add(row0 * h + hd * d),
+                        1,
+                        h as isize,
+                        false,
+                        scores.as_ptr(),
+                        1,
+                        len as isize,
+                        v,
+                        1,
+                        ld,
+                        0.0,
+                        1.0,
+                        false,
+                        false,
+                        false,
+                        gemm::Parallelism::None,
                     );
                 }
             };
@@ -435,7 +524,14 @@ impl BertWeights {
                 let xr = &x;
                 rows_par(par, &mut tmp, h, |c, r0| {
                     let res = &xr[r0 * h..r0 * h + c.len()];
-                    kernels::add_bias_residual_layernorm(c, res, &layer.attn_out.b, &layer.ln1.gamma, &layer.ln1.beta, eps)
+                    kernels::add_bias_residual_layernorm(
+                        c,
+                        res,
+                        &layer.attn_out.b,
+                        &layer.ln1.gamma,
+                        &layer.ln1.beta,
+                        eps,
+                    )
                 });
             }
             std::mem::swap(&mut x, &mut tmp);
@@ -447,7 +543,14 @@ impl BertWeights {
                 let xr = &x;
                 rows_par(par, &mut tmp, h, |c, r0| {
                     let res = &xr[r0 * h..r0 * h + c.len()];
-                    kernels::add_bias_residual_layernorm(c, res, &layer.ffn_out.b, &layer.ln2.gamma, &layer.ln2.beta, eps)
+                    kernels::add_bias_residual_layernorm(
+                        c,
+                        res,
+                        &layer.ffn_out.b,
+                        &layer.ln2.gamma,
+                        &layer.ln2.beta,
+                        eps,
+                    )
                 });
             }
             std::mem::swap(&mut x, &mut tmp);

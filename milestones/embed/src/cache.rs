@@ -39,9 +39,13 @@ impl EmbeddingCache {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| EmbedError::io(dir, e))?;
         }
-        let err = |source| EmbedError::Cache { path: path.to_path_buf(), source };
+        let err = |source| EmbedError::Cache {
+            path: path.to_path_buf(),
+            source,
+        };
         let conn = Connection::open(path).map_err(err)?;
-        conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(err)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))
+            .map_err(err)?;
         conn.execute_batch(
             "PRAGMA journal_mode = WAL;
              PRAGMA synchronous = NORMAL;
@@ -54,7 +58,10 @@ impl EmbeddingCache {
              ) WITHOUT ROWID;",
         )
         .map_err(err)?;
-        Ok(Self { conn, path: path.to_path_buf() })
+        Ok(Self {
+            conn,
+            path: path.to_path_buf(),
+        })
     }
 
     pub fn path(&self) -> &Path {
@@ -62,7 +69,10 @@ impl EmbeddingCache {
     }
 
     fn err(&self, source: rusqlite::Error) -> EmbedError {
-        EmbedError::Cache { path: self.path.clone(), source }
+        EmbedError::Cache {
+            path: self.path.clone(),
+            source,
+        }
     }
 
     /// Checks (or, on first use, records) which model this cache belongs to.
@@ -101,7 +111,9 @@ impl EmbeddingCache {
     /// Number of vectors stored.
     pub fn len(&self) -> Result<usize, EmbedError> {
         self.conn
-            .query_row("SELECT COUNT(*) FROM embeddings", [], |r| r.get::<_, i64>(0))
+            .query_row("SELECT COUNT(*) FROM embeddings", [], |r| {
+                r.get::<_, i64>(0)
+            })
             .map(|n| n as usize)
             .map_err(|e| self.err(e))
     }
@@ -131,17 +143,24 @@ impl EmbeddingCache {
     ) -> Result<(Vec<Vec<f32>>, CacheStats), EmbedError> {
         let (model, dim) = (embedder.model_id(), embedder.dim());
         self.bind(model, dim)?;
-        let keys: Vec<[u8; 32]> = texts.iter().map(|t| Sha256::digest(t.as_bytes()).into()).collect();
+        let keys: Vec<[u8; 32]> = texts
+            .iter()
+            .map(|t| Sha256::digest(t.as_bytes()).into())
+            .collect();
         let mut out: Vec<Option<Vec<f32>>> = vec![None; texts.len()];
         let mut stats = CacheStats::default();
         {
             let mut stmt = self
                 .conn
-                .prepare_cached("SELECT vector FROM embeddings WHERE model = ?1 AND text_sha256 = ?2")
+                .prepare_cached(
+                    "SELECT vector FROM embeddings WHERE model = ?1 AND text_sha256 = ?2",
+                )
                 .map_err(|e| self.err(e))?;
             for (slot, key) in out.iter_mut().zip(&keys) {
-                let blob: Option<Vec<u8>> =
-                    stmt.query_row(params![model, &key[..]], |r| r.get(0)).optional().map_err(|e| self.err(e))?;
+                let blob: Option<Vec<u8>> = stmt
+                    .query_row(params![model, &key[..]], |r| r.get(0))
+                    .optional()
+                    .map_err(|e| self.err(e))?;
                 if let Some(blob) = blob {
                     if blob.len() != dim * 4 {
                         return Err(EmbedError::CacheMismatch {
@@ -152,7 +171,11 @@ impl EmbeddingCache {
                             dim,
                         });
                     }
-                    *slot = Some(blob.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect());
+                    *slot = Some(
+                        blob.chunks_exact(4)
+                            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                            .collect(),
+                    );
                     stats.hits += 1;
                 }
             }
@@ -190,7 +213,8 @@ impl EmbeddingCache {
                     .map_err(|e| self.err(e))?;
                 for (&i, v) in todo.iter().zip(&vecs) {
                     let bytes: Vec<u8> = v.iter().flat_map(|x| x.to_le_bytes()).collect();
-                    ins.execute(params![model, &keys[i][..], bytes]).map_err(|e| self.err(e))?;
+                    ins.execute(params![model, &keys[i][..], bytes])
+                        .map_err(|e| self.err(e))?;
                 }
             }
             tx.commit().map_err(|e| self.err(e))?;
@@ -200,6 +224,11 @@ impl EmbeddingCache {
                 }
             }
         }
-        Ok((out.into_iter().map(|v| v.expect("every slot filled")).collect(), stats))
+        Ok((
+            out.into_iter()
+                .map(|v| v.expect("every slot filled"))
+                .collect(),
+            stats,
+        ))
     }
 }

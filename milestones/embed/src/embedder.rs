@@ -44,7 +44,9 @@ pub struct EmbedderOptions {
 impl Default for EmbedderOptions {
     fn default() -> Self {
         Self {
-            threads: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+            threads: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1),
             batch_size: 32,
             max_seq_len: 256,
         }
@@ -77,10 +79,16 @@ impl Embedder {
                 opts.threads, opts.batch_size
             )));
         }
-        let missing: Vec<String> =
-            MODEL_FILES.iter().filter(|f| !model_dir.join(f).is_file()).map(|f| f.to_string()).collect();
+        let missing: Vec<String> = MODEL_FILES
+            .iter()
+            .filter(|f| !model_dir.join(f).is_file())
+            .map(|f| f.to_string())
+            .collect();
         if !missing.is_empty() {
-            return Err(EmbedError::MissingModelFiles { dir: model_dir.to_path_buf(), missing });
+            return Err(EmbedError::MissingModelFiles {
+                dir: model_dir.to_path_buf(),
+                missing,
+            });
         }
         let cfg = BertConfig::from_file(&model_dir.join("config.json"))?;
         if opts.max_seq_len < 2 || opts.max_seq_len > cfg.max_position_embeddings {
@@ -94,7 +102,10 @@ impl Embedder {
         let weights = BertWeights::load(&st_path, cfg)?;
 
         let tok_path = model_dir.join("tokenizer.json");
-        let tok_err = |e: &dyn std::fmt::Display| EmbedError::Tokenizer { path: tok_path.clone(), reason: e.to_string() };
+        let tok_err = |e: &dyn std::fmt::Display| EmbedError::Tokenizer {
+            path: tok_path.clone(),
+            reason: e.to_string(),
+        };
         let mut counter = Tokenizer::from_file(&tok_path).map_err(|e| tok_err(&e))?;
         counter.with_padding(None);
         counter.with_truncation(None).map_err(|e| tok_err(&e))?;
@@ -142,7 +153,9 @@ impl Embedder {
         }
         let encodings = self.par.install(|| {
             let inputs: Vec<&str> = texts.to_vec();
-            self.tokenizer.encode_batch(inputs, true).map_err(|e| EmbedError::Encode(e.to_string()))
+            self.tokenizer
+                .encode_batch(inputs, true)
+                .map_err(|e| EmbedError::Encode(e.to_string()))
         })?;
         let mut order: Vec<usize> = (0..texts.len()).collect();
         order.sort_by_key(|&i| std::cmp::Reverse(encodings[i].get_ids().len()));
@@ -150,9 +163,14 @@ impl Embedder {
         for batch in order.chunks(self.opts.batch_size) {
             let seqs: Vec<Seq<'_>> = batch
                 .iter()
-                .map(|&i| Seq { ids: encodings[i].get_ids(), type_ids: encodings[i].get_type_ids() })
+                .map(|&i| Seq {
+                    ids: encodings[i].get_ids(),
+                    type_ids: encodings[i].get_type_ids(),
+                })
                 .collect();
-            let vecs = self.par.install(|| self.weights.embed_packed(&self.par, &seqs));
+            let vecs = self
+                .par
+                .install(|| self.weights.embed_packed(&self.par, &seqs));
             for (&i, v) in batch.iter().zip(vecs) {
                 out[i] = v;
             }
@@ -189,7 +207,10 @@ impl Embedder {
     /// [SEP] included, before truncation: a text fits the model whole when this
     /// is at most `options().max_seq_len`.
     pub fn count_tokens(&self, text: &str) -> usize {
-        self.counter.encode(text, true).map(|e| e.get_ids().len()).unwrap_or(0)
+        self.counter
+            .encode(text, true)
+            .map(|e| e.get_ids().len())
+            .unwrap_or(0)
     }
 
     /// The tokenizer as the embedder uses it (truncation at `max_seq_len`, no padding).

@@ -24,20 +24,35 @@ pub enum EmbedError {
     #[error("invalid option: {0}")]
     Options(String),
     #[error("{path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("embedding cache {path}: {source}")]
-    Cache { path: PathBuf, source: rusqlite::Error },
+    Cache {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
     #[error(
         "embedding cache {path} holds {cached_model} vectors ({cached_dim} dims) and cannot mix in \
          {model} ({dim} dims): use another cache file (--cache) or delete this one"
     )]
-    CacheMismatch { path: PathBuf, cached_model: String, cached_dim: usize, model: String, dim: usize },
+    CacheMismatch {
+        path: PathBuf,
+        cached_model: String,
+        cached_dim: usize,
+        model: String,
+        dim: usize,
+    },
     #[error("{path}: {reason}")]
     BadDocument { path: PathBuf, reason: String },
 }
 
 impl EmbedError {
     pub(crate) fn io(path: &Path, source: std::io::Error) -> Self {
-        Self::Io { path: path.to_path_buf(), source }
+        Self::Io {
+            path: path.to_path_buf(),
+            source,
+        }
     }
 }

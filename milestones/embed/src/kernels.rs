@@ -150,7 +150,11 @@ fn max8(xs: &[f32]) -> f32 {
             acc[i] = acc[i].max(c[i]);
         }
     }
-    let mut m = chunks.remainder().iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let mut m = chunks
+        .remainder()
+        .iter()
+        .copied()
+        .fold(f32::NEG_INFINITY, f32::max);
     for a in acc {
         m = m.max(a);
     }
@@ -230,7 +234,12 @@ fn dot_lanes(a: &[f32], b: &[f32]) -> f32 {
             acc[i] = x[i].mul_add(y[i], acc[i]);
         }
     }
-    let mut s: f32 = ca.remainder().iter().zip(cb.remainder()).map(|(x, y)| x * y).sum();
+    let mut s: f32 = ca
+        .remainder()
+        .iter()
+        .zip(cb.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
     for v in acc {
         s += v;
     }
@@ -291,7 +300,10 @@ mod tests {
         for i in 0..=17400 {
             let x = -(i as f32) / 200.0;
             let (got, want) = (exp_neg(x), x.exp());
-            assert!((got - want).abs() <= 3e-7 * want + 1e-37, "exp({x}) = {got}, want {want}");
+            assert!(
+                (got - want).abs() <= 3e-7 * want + 1e-37,
+                "exp({x}) = {got}, want {want}"
+            );
         }
         assert_eq!(exp_neg(f32::NEG_INFINITY), 0.0);
         assert_eq!(exp_neg(-100.0), 0.0);
@@ -313,7 +325,10 @@ mod tests {
         for row in x.chunks(20) {
             let mean: f32 = row.iter().sum::<f32>() / 20.0;
             let var: f32 = row.iter().map(|v| (v - mean).powi(2)).sum::<f32>() / 20.0;
-            assert!((mean - 1.0).abs() < 1e-5 && (var - 4.0).abs() < 1e-4, "{mean} {var}");
+            assert!(
+                (mean - 1.0).abs() < 1e-5 && (var - 4.0).abs() < 1e-4,
+                "{mean} {var}"
+            );
         }
     }
 

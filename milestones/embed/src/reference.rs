@@ -29,7 +29,11 @@ pub fn vectors() -> Vec<Vec<f32>> {
 pub fn decode_f32_rows(bytes: &[u8], dim: usize) -> Vec<Vec<f32>> {
     bytes
         .chunks_exact(4 * dim)
-        .map(|row| row.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect())
+        .map(|row| {
+            row.chunks_exact(4)
+                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                .collect()
+        })
         .collect()
 }
 
@@ -37,7 +41,11 @@ pub fn decode_f32_rows(bytes: &[u8], dim: usize) -> Vec<Vec<f32>> {
 /// sentence-transformers' vector.
 pub fn cosines(embedder: &Embedder) -> Result<Vec<f32>, EmbedError> {
     let got = embedder.embed(&sentences())?;
-    Ok(got.iter().zip(vectors()).map(|(a, b)| cosine(a, &b)).collect())
+    Ok(got
+        .iter()
+        .zip(vectors())
+        .map(|(a, b)| cosine(a, &b))
+        .collect())
 }
 
 /// The smallest of [`cosines`].

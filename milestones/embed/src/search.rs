@@ -40,7 +40,10 @@ pub struct PairHit {
 
 impl Index {
     pub fn new(dim: usize) -> Self {
-        Self { dim, data: Vec::new() }
+        Self {
+            dim,
+            data: Vec::new(),
+        }
     }
 
     /// Builds an index from rows (all of width `dim`).
@@ -54,7 +57,13 @@ impl Index {
 
     /// Appends one vector. Panics if its width is not `dim` (a programming error).
     pub fn push(&mut self, v: &[f32]) {
-        assert_eq!(v.len(), self.dim, "vector width {} in an index of width {}", v.len(), self.dim);
+        assert_eq!(
+            v.len(),
+            self.dim,
+            "vector width {} in an index of width {}",
+            v.len(),
+            self.dim
+        );
         self.data.extend_from_slice(v);
     }
 
@@ -123,7 +132,9 @@ impl Index {
                 let i = i0 + r;
                 for j in i + 1..n {
                     let score = s[r * n + j];
-                    if heap.len() == k && score <= heap.peek().map_or(f32::NEG_INFINITY, |p| p.0.score) {
+                    if heap.len() == k
+                        && score <= heap.peek().map_or(f32::NEG_INFINITY, |p| p.0.score)
+                    {
                         continue;
                     }
                     if skip(i, j) {
@@ -137,7 +148,12 @@ impl Index {
             }
         }
         let mut out: Vec<PairHit> = heap.into_iter().map(|p| p.0).collect();
-        out.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.i.cmp(&b.i)).then(a.j.cmp(&b.j)));
+        out.sort_by(|a, b| {
+            b.score
+                .total_cmp(&a.score)
+                .then(a.i.cmp(&b.i))
+                .then(a.j.cmp(&b.j))
+        });
         out
     }
 }
@@ -155,7 +171,12 @@ pub fn top_k_of(scores: &[f32], k: usize) -> Vec<Hit> {
         idx.truncate(k);
     }
     idx.sort_by(cmp);
-    idx.into_iter().map(|i| Hit { index: i, score: scores[i] }).collect()
+    idx.into_iter()
+        .map(|i| Hit {
+            index: i,
+            score: scores[i],
+        })
+        .collect()
 }
 
 /// Orders pairs so the max-heap's top is the *worst* kept pair.
@@ -174,7 +195,11 @@ impl PartialOrd for MinPair {
 }
 impl Ord for MinPair {
     fn cmp(&self, other: &Self) -> Ordering {
-        other.0.score.total_cmp(&self.0.score).then((self.0.i, self.0.j).cmp(&(other.0.i, other.0.j)))
+        other
+            .0
+            .score
+            .total_cmp(&self.0.score)
+            .then((self.0.i, self.0.j).cmp(&(other.0.i, other.0.j)))
     }
 }
 
@@ -191,17 +216,27 @@ mod tests {
     fn top_k_matches_brute_force() {
         let mut state = 12345u64;
         let mut rnd = || {
-            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             ((state >> 33) as f32 / (1u64 << 31) as f32) - 0.5
         };
-        let rows: Vec<Vec<f32>> = (0..500).map(|_| unit(&(0..24).map(|_| rnd()).collect::<Vec<_>>())).collect();
+        let rows: Vec<Vec<f32>> = (0..500)
+            .map(|_| unit(&(0..24).map(|_| rnd()).collect::<Vec<_>>()))
+            .collect();
         let idx = Index::from_rows(24, &rows);
         let q = unit(&(0..24).map(|_| rnd()).collect::<Vec<_>>());
         let got = idx.top_k(&q, 7);
-        let mut all: Vec<(usize, f32)> =
-            rows.iter().enumerate().map(|(i, r)| (i, r.iter().zip(&q).map(|(a, b)| a * b).sum())).collect();
+        let mut all: Vec<(usize, f32)> = rows
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (i, r.iter().zip(&q).map(|(a, b)| a * b).sum()))
+            .collect();
         all.sort_by(|a, b| b.1.total_cmp(&a.1));
-        assert_eq!(got.iter().map(|h| h.index).collect::<Vec<_>>(), all[..7].iter().map(|a| a.0).collect::<Vec<_>>());
+        assert_eq!(
+            got.iter().map(|h| h.index).collect::<Vec<_>>(),
+            all[..7].iter().map(|a| a.0).collect::<Vec<_>>()
+        );
         assert!((got[0].score - all[0].1).abs() < 1e-5);
         assert_eq!(idx.top_k(&q, 1000).len(), 500);
 
@@ -209,11 +244,22 @@ mod tests {
         let mut brute = Vec::new();
         for i in 0..rows.len() {
             for j in i + 1..rows.len() {
-                brute.push((i, j, rows[i].iter().zip(&rows[j]).map(|(a, b)| a * b).sum::<f32>()));
+                brute.push((
+                    i,
+                    j,
+                    rows[i]
+                        .iter()
+                        .zip(&rows[j])
+                        .map(|(a, b)| a * b)
+                        .sum::<f32>(),
+                ));
             }
         }
         brute.sort_by(|a, b| b.2.total_cmp(&a.2));
-        assert_eq!(pairs.iter().map(|p| (p.i, p.j)).collect::<Vec<_>>(), brute[..5].iter().map(|b| (b.0, b.1)).collect::<Vec<_>>());
+        assert_eq!(
+            pairs.iter().map(|p| (p.i, p.j)).collect::<Vec<_>>(),
+            brute[..5].iter().map(|b| (b.0, b.1)).collect::<Vec<_>>()
+        );
         let skipped = idx.top_pairs(5, |i, j| (i, j) == (brute[0].0, brute[0].1));
         assert_eq!((skipped[0].i, skipped[0].j), (brute[1].0, brute[1].1));
     }

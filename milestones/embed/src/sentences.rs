@@ -35,10 +35,10 @@ pub const BLOCK_BYTES: usize = 64 * 1024;
 
 /// Words that end with a period without ending the sentence (compared lowercase).
 const ABBREVIATIONS: &[&str] = &[
-    "mr.", "mrs.", "ms.", "dr.", "prof.", "sr.", "jr.", "st.", "vs.", "etc.", "e.g.", "i.e.", "cf.", "al.",
-    "fig.", "figs.", "eq.", "eqs.", "sec.", "ch.", "no.", "vol.", "pp.", "approx.", "inc.", "ltd.", "co.",
-    "corp.", "dept.", "univ.", "jan.", "feb.", "mar.", "apr.", "jun.", "jul.", "aug.", "sep.", "sept.",
-    "oct.", "nov.", "dec.", "ref.", "refs.", "resp.",
+    "mr.", "mrs.", "ms.", "dr.", "prof.", "sr.", "jr.", "st.", "vs.", "etc.", "e.g.", "i.e.",
+    "cf.", "al.", "fig.", "figs.", "eq.", "eqs.", "sec.", "ch.", "no.", "vol.", "pp.", "approx.",
+    "inc.", "ltd.", "co.", "corp.", "dept.", "univ.", "jan.", "feb.", "mar.", "apr.", "jun.",
+    "jul.", "aug.", "sep.", "sept.", "oct.", "nov.", "dec.", "ref.", "refs.", "resp.",
 ];
 
 /// One sentence of a document.
@@ -100,7 +100,10 @@ impl<R: Read> SentenceReader<R> {
     }
 
     fn bad(&self, reason: String) -> EmbedError {
-        EmbedError::BadDocument { path: self.path.clone(), reason }
+        EmbedError::BadDocument {
+            path: self.path.clone(),
+            reason,
+        }
     }
 
     /// Reads up to one block more and segments what is complete.
@@ -147,7 +150,10 @@ impl<R: Read> SentenceReader<R> {
         let text = std::str::from_utf8(&self.pending[..valid]).expect("validated above");
         if text.contains('\0') {
             let pos = text.find('\0').unwrap_or(0);
-            return Err(self.bad(format!("a NUL byte at byte {}: this is not a text document", self.offset + pos)));
+            return Err(self.bad(format!(
+                "a NUL byte at byte {}: this is not a text document",
+                self.offset + pos
+            )));
         }
         // How much of `text` is complete: all of it at the end of the file;
         // else up to the last blank line; else, for a block without blank
@@ -223,10 +229,16 @@ fn segment(text: &str, base: usize, line: usize) -> Vec<Sentence> {
         }
         for (ps, pe) in cut_long(&text[s..e]) {
             let (ps, pe) = (s + ps, s + pe);
-            line_no += text.as_bytes()[counted..ps].iter().filter(|&&b| b == b'\n').count();
+            line_no += text.as_bytes()[counted..ps]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count();
             counted = ps;
             out.push(Sentence {
-                text: text[ps..pe].split_whitespace().collect::<Vec<_>>().join(" "),
+                text: text[ps..pe]
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" "),
                 start: base + ps,
                 end: base + pe,
                 line: line_no,
@@ -236,7 +248,10 @@ fn segment(text: &str, base: usize, line: usize) -> Vec<Sentence> {
     for (p0, p1) in paragraphs(text) {
         // Line breaks inside a paragraph become spaces (same byte length, so
         // offsets carry over), then UAX #29 finds the sentence boundaries.
-        let flat: String = text[p0..p1].chars().map(|c| if c == '\n' || c == '\r' { ' ' } else { c }).collect();
+        let flat: String = text[p0..p1]
+            .chars()
+            .map(|c| if c == '\n' || c == '\r' { ' ' } else { c })
+            .collect();
         let mut start: Option<usize> = None;
         let mut bounds = flat.split_sentence_bound_indices().peekable();
         while let Some((i, seg)) = bounds.next() {
@@ -274,7 +289,9 @@ fn paragraphs(text: &str) -> Vec<(usize, usize)> {
 }
 
 fn ends_with_abbreviation(segment: &str) -> bool {
-    let Some(word) = segment.split_whitespace().last() else { return false };
+    let Some(word) = segment.split_whitespace().last() else {
+        return false;
+    };
     let word = word.trim_start_matches(['(', '"', '\'', '[', '“', '‘']);
     let lower = word.to_lowercase();
     if ABBREVIATIONS.contains(&lower.as_str()) {
@@ -335,7 +352,13 @@ mod tests {
             ]
         );
         for x in &s {
-            assert_eq!(doc[x.start..x.end].split_whitespace().collect::<Vec<_>>().join(" "), x.text);
+            assert_eq!(
+                doc[x.start..x.end]
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" "),
+                x.text
+            );
         }
         assert_eq!(s.iter().map(|x| x.line).collect::<Vec<_>>(), [1, 2, 3, 5]);
     }
@@ -352,11 +375,17 @@ mod tests {
         let s = split_sentences(&line);
         assert!(s.len() >= 10, "{}", s.len());
         assert!(s.iter().all(|x| x.end - x.start <= MAX_SENTENCE_BYTES));
-        assert_eq!(s.iter().map(|x| x.text.split(' ').count()).sum::<usize>(), 2000);
+        assert_eq!(
+            s.iter().map(|x| x.text.split(' ').count()).sum::<usize>(),
+            2000
+        );
         // Without any whitespace: cut at character boundaries.
         let blob = "é".repeat(3000);
         let s = split_sentences(&blob);
-        assert_eq!(s.iter().map(|x| x.text.chars().count()).sum::<usize>(), 3000);
+        assert_eq!(
+            s.iter().map(|x| x.text.chars().count()).sum::<usize>(),
+            3000
+        );
     }
 
     #[test]
@@ -370,16 +399,23 @@ mod tests {
         // Paragraphs and a long paragraph without blank lines, bigger than a block.
         let mut doc = String::new();
         for i in 0..3000 {
-            doc.push_str(&format!("Sentence number {i} talks about gradient descent.\n"));
+            doc.push_str(&format!(
+                "Sentence number {i} talks about gradient descent.\n"
+            ));
             if i % 700 == 0 {
                 doc.push('\n');
             }
         }
         let streamed: Vec<Sentence> =
-            SentenceReader::new(std::io::Cursor::new(doc.as_bytes()), Path::new("x")).map(|r| r.unwrap()).collect();
+            SentenceReader::new(std::io::Cursor::new(doc.as_bytes()), Path::new("x"))
+                .map(|r| r.unwrap())
+                .collect();
         assert_eq!(streamed.len(), 3000);
         for (i, s) in streamed.iter().enumerate() {
-            assert_eq!(s.text, format!("Sentence number {i} talks about gradient descent."));
+            assert_eq!(
+                s.text,
+                format!("Sentence number {i} talks about gradient descent.")
+            );
             assert_eq!(&doc[s.start..s.end], s.text);
             assert_eq!(s.line, doc[..s.start].matches('\n').count() + 1);
         }
@@ -387,12 +423,20 @@ mod tests {
 
     #[test]
     fn binary_and_invalid_utf8_are_refused() {
-        let err = SentenceReader::new(&b"abc\0def"[..], Path::new("f.bin")).next().unwrap().unwrap_err();
+        let err = SentenceReader::new(&b"abc\0def"[..], Path::new("f.bin"))
+            .next()
+            .unwrap()
+            .unwrap_err();
         assert!(err.to_string().contains("binary"), "{err}");
         let mut bytes = b"Fine line.\nBad \xff byte.\n".to_vec();
         bytes.extend(b"more");
-        let err = SentenceReader::new(&bytes[..], Path::new("f.txt")).find_map(|r| r.err()).unwrap();
+        let err = SentenceReader::new(&bytes[..], Path::new("f.txt"))
+            .find_map(|r| r.err())
+            .unwrap();
         let msg = err.to_string();
-        assert!(msg.contains("UTF-8") && msg.contains("byte 15") && msg.contains("line 2"), "{msg}");
+        assert!(
+            msg.contains("UTF-8") && msg.contains("byte 15") && msg.contains("line 2"),
+            "{msg}"
+        );
     }
 }
