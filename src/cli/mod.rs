@@ -16,6 +16,7 @@ mod completions;
 mod data;
 mod embed;
 mod history;
+mod llm;
 mod log;
 mod mark;
 mod note;
@@ -96,6 +97,8 @@ pub enum Command {
     Assets(assets::Command),
     /// Sentence embeddings (all-MiniLM-L6-v2) of every line of a file, as float32 rows or JSON
     Embed(embed::Args),
+    /// The local LLM: OpenAI-compatible server, one-off generation, speed benchmark
+    Llm(llm::Args),
     /// Print a shell completion script
     Completions(completions::Args),
 }
@@ -239,6 +242,7 @@ pub fn main() -> ExitCode {
         Command::Cohort(a) => cohort::run(a, &g),
         Command::Assets(c) => assets::run(c, &g),
         Command::Embed(a) => embed::run(a, &g).map(|()| ExitCode::SUCCESS),
+        Command::Llm(a) => llm::run(a, &g),
         Command::Completions(a) => completions::run(a),
     };
     match result {

@@ -489,3 +489,48 @@ async fn chat_completions(
         .keep_alive(KeepAlive::default())
         .into_response())
 }
+
+/// Runs the server on `addr` until Ctrl-C (or SIGTERM on Unix), then shuts down gracefully. Owns
+/// its Tokio runtime, so synchronous callers (the CLI) need none; `on_ready` gets the bound
+/// address (useful with port 0).
+pub fn serve_until_signal(
+    addr: &str,
+    llm: LocalLlm,
+    config: ServerConfig,
+    on_ready: impl FnOnce(std::net::SocketAddr),
+) -> std::io::Result<()> {
+    // The async side only parses requests and relays tokens: two workers are plenty; generation
+    // runs on Tokio's blocking threads.
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    rt.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
+            std::io::Error::new(e.kind(), format!("cannot listen on {addr}: {e} (is another server using it? pick another --addr)"))
+        })?;
+        on_ready(listener.local_addr()?);
+        serve(listener, llm, config, shutdown_signal()).await
+    })
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

@@ -1,4 +1,4 @@
-//! `cargo run --release -p roadmap-llm --example bench -- MODEL_DIR [q8_0|as-shipped] [threads] [runs]`
+//! `cargo run --release -p roadmap-llm --example llm_bench -- MODEL_DIR [q8_0|as-shipped] [threads] [runs]`
 fn main() {
     let a: Vec<String> = std::env::args().collect();
     let dir = std::path::PathBuf::from(&a[1]);
