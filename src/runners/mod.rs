@@ -14,6 +14,7 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 
+pub mod logreg;
 pub mod selftest;
 pub mod similarity;
 
@@ -75,7 +76,7 @@ pub trait Runner: Sync {
 
 /// Every runner this binary knows.
 pub fn registry() -> &'static [&'static dyn Runner] {
-    &[&selftest::SelfTest, &similarity::Similarity]
+    &[&selftest::SelfTest, &similarity::Similarity, &logreg::LogReg]
 }
 
 /// Looks a runner up by name.
