@@ -22,6 +22,7 @@ mod mark;
 mod note;
 mod report;
 mod run;
+mod serve;
 mod show;
 mod status;
 mod verify;
@@ -99,6 +100,8 @@ pub enum Command {
     Embed(embed::Args),
     /// The local LLM: OpenAI-compatible server, one-off generation, speed benchmark
     Llm(llm::Args),
+    /// Serve the phase-2 sentiment model over HTTP (phase 3): predict, batch, health, metrics, docs
+    Serve(serve::Args),
     /// Print a shell completion script
     Completions(completions::Args),
 }
@@ -243,6 +246,7 @@ pub fn main() -> ExitCode {
         Command::Assets(c) => assets::run(c, &g),
         Command::Embed(a) => embed::run(a, &g).map(|()| ExitCode::SUCCESS),
         Command::Llm(a) => llm::run(a, &g),
+        Command::Serve(a) => serve::run(a, &g),
         Command::Completions(a) => completions::run(a),
     };
     match result {

@@ -16,6 +16,7 @@ use anyhow::Result;
 
 pub mod logreg;
 pub mod selftest;
+pub mod serve;
 pub mod similarity;
 
 /// What the tracker hands a runner.
@@ -76,7 +77,7 @@ pub trait Runner: Sync {
 
 /// Every runner this binary knows.
 pub fn registry() -> &'static [&'static dyn Runner] {
-    &[&selftest::SelfTest, &similarity::Similarity, &logreg::LogReg]
+    &[&selftest::SelfTest, &similarity::Similarity, &logreg::LogReg, &serve::Serve]
 }
 
 /// Looks a runner up by name.

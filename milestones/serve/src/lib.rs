@@ -5,12 +5,13 @@
 //! prometheus-client, an OpenAPI document from utoipa and a locally served
 //! Swagger UI. The server is written against the small [`Classifier`] trait,
 //! so any model can be served; the roadmap serves the phase-2 sentiment
-//! network (see the `sentiment` module).
+//! network (see [`sentiment`]).
 //!
 //! * [`server`]: building the router, graceful shutdown, logging.
 //! * [`api`]: the HTTP contract — types, validation, handlers.
 //! * [`error`]: FastAPI-shaped error bodies.
 //! * [`metrics`]: the Prometheus metrics and the access-log middleware.
+//! * [`sentiment`]: the phase-2 model behind the [`Classifier`] trait.
 //! * [`verify`]: an HTTP client that checks any server against the contract
 //!   and measures its latency under a short bounded load.
 //!
@@ -33,9 +34,11 @@ pub mod api;
 pub mod classifier;
 pub mod error;
 pub mod metrics;
+pub mod sentiment;
 pub mod server;
 pub mod verify;
 
 pub use classifier::{Classifier, ClassifierError, ModelInfo, Prediction};
+pub use sentiment::SentimentClassifier;
 pub use server::{init_json_logging, run_until_signal, shutdown_signal, ApiDoc, ServeError, Server, ServerConfig};
 pub use verify::{verify, VerifyOptions, VerifyReport};
