@@ -111,6 +111,70 @@ pub fn fit_pieces(
     Ok((kept, used))
 }
 
+/// Instruction of a grounded (RAG) answer: use only the numbered passages, cite them, and admit
+/// ignorance instead of guessing.
+pub const GROUNDED_INSTRUCTION: &str = "Answer the question using only the numbered context passages below. \
+Cite the passages you use like [1]. If the context does not contain the answer, say that you do not know.";
+
+/// A grounded prompt built by [`grounded_messages`].
+#[derive(Clone, Debug)]
+pub struct GroundedPrompt {
+    pub messages: Vec<ChatMessage>,
+    /// How many passages (best first) made it into the prompt; the last may be trimmed.
+    pub passages_used: usize,
+    /// Tokens of the whole ChatML prompt.
+    pub prompt_tokens: usize,
+}
+
+/// A RAG prompt: the system turn holds [`GROUNDED_INSTRUCTION`] and the passages numbered `[1]`,
+/// `[2]`, … (best first), the user turn the question. Passages are kept while the prompt plus
+/// `answer_tokens` fits in `max_ctx` tokens; see [`fit_pieces`].
+pub fn grounded_messages(
+    tokenizer: &GgufTokenizer,
+    question: &str,
+    passages: &[&str],
+    max_ctx: usize,
+    answer_tokens: usize,
+) -> Result<GroundedPrompt, LlmError> {
+    let build = |kept: &[String]| {
+        let mut system = format!("{GROUNDED_INSTRUCTION}\n\nContext:");
+        for (i, p) in kept.iter().enumerate() {
+            system.push_str(&format!("\n\n[{}] {}", i + 1, p));
+        }
+        vec![
+            ChatMessage::system(system),
+            ChatMessage::user(question.to_string()),
+        ]
+    };
+    let count = |msgs: &[ChatMessage]| -> Result<usize, LlmError> {
+        Ok(tokenizer.encode(&chatml(msgs))?.len())
+    };
+    let fixed = count(&build(&[]))?;
+    if fixed + answer_tokens > max_ctx {
+        return Err(LlmError::ContextOverflow {
+            needed: fixed + answer_tokens,
+            max: max_ctx,
+        });
+    }
+    // Each passage also costs its "\n\n[n] " label: about 5 tokens.
+    const LABEL_TOKENS: usize = 5;
+    let budget = max_ctx - fixed - answer_tokens;
+    let (mut kept, _) = fit_pieces(tokenizer, passages, budget, LABEL_TOKENS, 16)?;
+    // The label estimate can be off by a token or two: drop from the end until it really fits.
+    loop {
+        let msgs = build(&kept);
+        let n = count(&msgs)?;
+        if n + answer_tokens <= max_ctx || kept.is_empty() {
+            return Ok(GroundedPrompt {
+                passages_used: kept.len(),
+                prompt_tokens: n,
+                messages: msgs,
+            });
+        }
+        kept.pop();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

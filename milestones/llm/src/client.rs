@@ -160,9 +160,10 @@ impl OpenAiClient {
                 cfg.base_url
             )));
         }
+        // No client-wide read timeout: a non-streaming answer is silent until it is complete, so
+        // it gets a whole-request limit instead; streams get an idle limit per event (below).
         let http = reqwest::Client::builder()
             .connect_timeout(cfg.connect_timeout)
-            .read_timeout(cfg.idle_timeout)
             .build()
             .map_err(|e| ClientError::Config(format!("building the HTTP client: {e}")))?;
         Ok(Self { http, cfg })
@@ -361,7 +362,15 @@ impl OpenAiClient {
             prompt_tokens: None,
             completion_tokens: None,
         };
-        while let Some(ev) = events.next().await {
+        loop {
+            let next =
+                tokio::time::timeout(t, events.next())
+                    .await
+                    .map_err(|_| ClientError::Timeout {
+                        url: self.cfg.base_url.clone(),
+                        secs: t.as_secs(),
+                    })?;
+            let Some(ev) = next else { break };
             let ev = ev.map_err(|e| match e {
                 eventsource_stream::EventStreamError::Transport(e) => self.transport_error(e, t),
                 other => self.bad(format!("malformed event stream: {other}")),

@@ -22,7 +22,7 @@ pub mod tokenizer;
 
 use std::path::PathBuf;
 
-pub use chat::{chatml, ChatMessage, Role};
+pub use chat::{chatml, grounded_messages, ChatMessage, GroundedPrompt, Role};
 pub use engine::{FinishReason, GenParams, Generation, LoadOptions, LocalLlm};
 pub use model::WeightFormat;
 pub use tokenizer::GgufTokenizer;

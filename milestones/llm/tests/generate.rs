@@ -250,3 +250,50 @@ fn context_budget_keeps_best_pieces_and_trims_the_last() {
     let (kept, _) = fit_pieces(t, &[a, b], na + 1 + 2, 1, 4).unwrap();
     assert_eq!(kept, vec![a.to_string()]);
 }
+
+#[test]
+fn grounded_prompt_fits_the_context_and_answers_from_it() {
+    let mut llm = common::shared_llm().lock().unwrap();
+    let passages = [
+        "The Harwick Valley Water Cooperative is chaired by Mirela Osk, a soil engineer, since 2019.",
+        "The cooperative's headquarters sits in the old railway station in the town of Brenna.",
+        "Revenue from the higher tariff tier is set aside in a reserve fund that pays for pipe repairs.",
+    ];
+    let question = "Who chairs the Harwick Valley Water Cooperative?";
+    let all =
+        roadmap_llm::grounded_messages(llm.tokenizer(), question, &passages, 2048, 64).unwrap();
+    assert_eq!(all.passages_used, 3);
+    assert!(all.messages[0].content.contains("[3] Revenue"));
+    let g = llm
+        .chat(
+            &all.messages,
+            &GenParams {
+                max_tokens: 48,
+                ..Default::default()
+            },
+            |_| true,
+        )
+        .unwrap();
+    assert_eq!(g.prompt_tokens, all.prompt_tokens);
+    assert!(g.text.contains("Mirela Osk"), "{:?}", g.text);
+    // A small context keeps only the best passage(s) and still fits.
+    let small = roadmap_llm::grounded_messages(
+        llm.tokenizer(),
+        question,
+        &passages,
+        all.prompt_tokens - 10,
+        16,
+    )
+    .unwrap();
+    assert!(
+        small.passages_used < 3 && small.passages_used >= 1,
+        "{}",
+        small.passages_used
+    );
+    assert!(small.prompt_tokens + 16 <= all.prompt_tokens - 10);
+    // No room even for the instruction: a clear error.
+    assert!(matches!(
+        roadmap_llm::grounded_messages(llm.tokenizer(), question, &passages, 40, 16),
+        Err(LlmError::ContextOverflow { .. })
+    ));
+}

@@ -312,7 +312,13 @@ fn full_queue_answers_503_and_shutdown_is_graceful() {
     let story = vec![ChatMessage::user(
         "Tell me a long story about a lighthouse keeper.",
     )];
-    let busy = std::thread::spawn(move || client_for(addr, None, SMOLLM2_ID).chat(&story, &long));
+    let busy = std::thread::spawn(move || {
+        // Generous limits and no retry: on a busy machine 400 tokens can take a while.
+        let mut cfg = ClientConfig::new(Some(format!("http://{addr}/v1")), None, SMOLLM2_ID);
+        cfg.request_timeout = Duration::from_secs(900);
+        cfg.max_retries = 0;
+        BlockingClient::new(cfg).unwrap().chat(&story, &long)
+    });
     std::thread::sleep(Duration::from_millis(1000));
     let mut cfg = ClientConfig::new(Some(format!("http://{addr}/v1")), None, SMOLLM2_ID);
     cfg.max_retries = 0;
