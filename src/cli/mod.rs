@@ -20,6 +20,7 @@ mod llm;
 mod log;
 mod mark;
 mod note;
+mod predict;
 mod report;
 mod run;
 mod serve;
@@ -102,6 +103,8 @@ pub enum Command {
     Llm(llm::Args),
     /// Serve the phase-2 sentiment model over HTTP (phase 3): predict, batch, health, metrics, docs
     Serve(serve::Args),
+    /// Classify texts with the phase-2 sentiment model: `roadmap predict "great film"` or `--file F`
+    Predict(predict::Args),
     /// Print a shell completion script
     Completions(completions::Args),
 }
@@ -247,6 +250,7 @@ pub fn main() -> ExitCode {
         Command::Embed(a) => embed::run(a, &g).map(|()| ExitCode::SUCCESS),
         Command::Llm(a) => llm::run(a, &g),
         Command::Serve(a) => serve::run(a, &g),
+        Command::Predict(a) => predict::run(a, &g).map(|()| ExitCode::SUCCESS),
         Command::Completions(a) => completions::run(a),
     };
     match result {

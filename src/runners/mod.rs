@@ -16,6 +16,7 @@ use anyhow::Result;
 
 pub mod logreg;
 pub mod selftest;
+pub mod sentiment;
 pub mod serve;
 pub mod similarity;
 
@@ -77,7 +78,7 @@ pub trait Runner: Sync {
 
 /// Every runner this binary knows.
 pub fn registry() -> &'static [&'static dyn Runner] {
-    &[&selftest::SelfTest, &similarity::Similarity, &logreg::LogReg, &serve::Serve]
+    &[&selftest::SelfTest, &sentiment::Sentiment, &similarity::Similarity, &logreg::LogReg, &serve::Serve]
 }
 
 /// Looks a runner up by name.

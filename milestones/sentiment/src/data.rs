@@ -92,9 +92,16 @@ pub fn parse_ground_truth(text: &str, source_name: &str) -> Result<(Dataset, Loa
     // Without quoting every record is exactly one line.
     for (line, record) in (1u64..).zip(reader.records()) {
         let record = record.map_err(|e| csv_error(e, source_name))?;
-        let bad = |reason: String| Error::Data { source_name: source_name.to_string(), line, reason };
+        let bad = |reason: String| Error::Data {
+            source_name: source_name.to_string(),
+            line,
+            reason,
+        };
         if record.len() != 3 {
-            return Err(bad(format!("expected 3 tab-separated fields (id, rating, text), found {}", record.len())));
+            return Err(bad(format!(
+                "expected 3 tab-separated fields (id, rating, text), found {}",
+                record.len()
+            )));
         }
         stats.rows += 1;
         let rating: f64 = record[1]
@@ -126,7 +133,9 @@ pub fn parse_ground_truth(text: &str, source_name: &str) -> Result<(Dataset, Loa
 pub fn read_labeled_csv(path: &Path) -> Result<Dataset, Error> {
     let name = path.display().to_string();
     let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let mut reader = csv::ReaderBuilder::new().has_headers(true).from_reader(file);
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .from_reader(file);
     let headers = reader.headers().map_err(|e| csv_error(e, &name))?.clone();
     let (Some(li), Some(ti)) = (
         headers.iter().position(|h| h.trim() == "label"),
@@ -135,18 +144,30 @@ pub fn read_labeled_csv(path: &Path) -> Result<Dataset, Error> {
         return Err(Error::Data {
             source_name: name,
             line: 1,
-            reason: format!("the header must name columns `label` and `text`, found `{}`", headers.iter().collect::<Vec<_>>().join(",")),
+            reason: format!(
+                "the header must name columns `label` and `text`, found `{}`",
+                headers.iter().collect::<Vec<_>>().join(",")
+            ),
         });
     };
     let mut data = Dataset::default();
     for record in reader.records() {
         let record = record.map_err(|e| csv_error(e, &name))?;
         let line = record.position().map_or(0, |p| p.line());
-        let bad = |reason: String| Error::Data { source_name: name.clone(), line, reason };
+        let bad = |reason: String| Error::Data {
+            source_name: name.clone(),
+            line,
+            reason,
+        };
         let label = match record.get(li).map(str::trim) {
             Some("1") | Some("positive") => 1,
             Some("0") | Some("negative") => 0,
-            other => return Err(bad(format!("label must be 0/1 or negative/positive, found `{}`", other.unwrap_or("")))),
+            other => {
+                return Err(bad(format!(
+                    "label must be 0/1 or negative/positive, found `{}`",
+                    other.unwrap_or("")
+                )))
+            }
         };
         let text = record.get(ti).unwrap_or("").trim();
         if text.is_empty() {
@@ -156,7 +177,11 @@ pub fn read_labeled_csv(path: &Path) -> Result<Dataset, Error> {
         data.labels.push(label);
     }
     if data.is_empty() {
-        return Err(Error::Data { source_name: name, line: 1, reason: "no data rows".into() });
+        return Err(Error::Data {
+            source_name: name,
+            line: 1,
+            reason: "no data rows".into(),
+        });
     }
     Ok(data)
 }
@@ -165,14 +190,24 @@ pub fn read_labeled_csv(path: &Path) -> Result<Dataset, Error> {
 pub(crate) fn csv_error(e: csv::Error, source_name: &str) -> Error {
     let line = e.position().map_or(0, |p| p.line());
     let reason = match e.kind() {
-        csv::ErrorKind::Utf8 { err, .. } => format!("invalid UTF-8 ({err}): save the file as UTF-8"),
-        csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
-            format!("{len} fields where the header has {expected_len} (quote texts containing commas)")
+        csv::ErrorKind::Utf8 { err, .. } => {
+            format!("invalid UTF-8 ({err}): save the file as UTF-8")
+        }
+        csv::ErrorKind::UnequalLengths {
+            expected_len, len, ..
+        } => {
+            format!(
+                "{len} fields where the header has {expected_len} (quote texts containing commas)"
+            )
         }
         csv::ErrorKind::Io(err) => format!("read error: {err}"),
         _ => e.to_string(),
     };
-    Error::Data { source_name: source_name.to_string(), line, reason }
+    Error::Data {
+        source_name: source_name.to_string(),
+        line,
+        reason,
+    }
 }
 
 #[cfg(test)]
@@ -182,12 +217,22 @@ mod tests {
     #[test]
     fn shipped_data_counts() {
         let (data, stats) = shipped().unwrap();
-        assert_eq!(stats, LoadStats { rows: 10_605, neutral_dropped: 37, duplicates_dropped: 2 });
+        assert_eq!(
+            stats,
+            LoadStats {
+                rows: 10_605,
+                neutral_dropped: 37,
+                duplicates_dropped: 2
+            }
+        );
         assert_eq!(data.len(), 10_566);
         let pos = data.labels.iter().filter(|&&l| l == 1).count();
         assert_eq!(pos, 5_241); // 5,242 positive rows, one duplicated
-        // CRLF must not leak into the texts.
-        assert!(data.texts.iter().all(|t| !t.contains('\r') && !t.contains('\n')));
+                                // CRLF must not leak into the texts.
+        assert!(data
+            .texts
+            .iter()
+            .all(|t| !t.contains('\r') && !t.contains('\n')));
         assert!(data.texts[0].starts_with("The Rock is destined"));
     }
 
@@ -212,7 +257,10 @@ mod tests {
         assert_eq!(d.texts, vec!["a, quoted\ntext", "plain"]);
         assert_eq!(d.labels, vec![1, 0]);
         std::fs::write(&path, "text,label\nx,2\n").unwrap();
-        assert!(read_labeled_csv(&path).unwrap_err().to_string().contains("0/1"));
+        assert!(read_labeled_csv(&path)
+            .unwrap_err()
+            .to_string()
+            .contains("0/1"));
         std::fs::write(&path, "label,text\n1,good\n0,\"two\nlines\"\n7,bad label\n").unwrap();
         let err = read_labeled_csv(&path).unwrap_err();
         assert!(matches!(err, Error::Data { line: 5, .. }), "{err}");

@@ -11,7 +11,11 @@ pub enum Error {
     EmptyText { index: usize },
     /// A text to classify is over [`crate::MAX_TEXT_CHARS`].
     #[error("text #{index} is {chars} characters long, over the limit of {max}: split it into shorter texts")]
-    TextTooLong { index: usize, chars: usize, max: usize },
+    TextTooLong {
+        index: usize,
+        chars: usize,
+        max: usize,
+    },
     /// The model directory does not exist.
     #[error("model directory {} does not exist: train one with `roadmap run phase2` or pass an existing directory", dir.display())]
     ModelDirMissing { dir: PathBuf },
@@ -20,10 +24,18 @@ pub enum Error {
     MissingModelFile { dir: PathBuf, file: &'static str },
     /// The model was saved by a format this build cannot read.
     #[error("model in {} has format version {found}, this build of roadmap-sentiment {crate_version} reads version {expected}: retrain it with `roadmap run phase2`", dir.display())]
-    IncompatibleVersion { dir: PathBuf, found: u32, expected: u32, crate_version: &'static str },
+    IncompatibleVersion {
+        dir: PathBuf,
+        found: u32,
+        expected: u32,
+        crate_version: &'static str,
+    },
     /// metadata.json is not valid.
     #[error("{}: invalid model metadata: {source}", path.display())]
-    Metadata { path: PathBuf, source: serde_json::Error },
+    Metadata {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
     /// model.safetensors is unreadable or does not match metadata.json.
     #[error("{}: invalid weights: {reason}", path.display())]
     Weights { path: PathBuf, reason: String },
@@ -32,10 +44,17 @@ pub enum Error {
     Tokenizer(String),
     /// A file could not be read or written.
     #[error("{}: {source}", path.display())]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     /// A data file is malformed.
     #[error("{source_name}, line {line}: {reason}")]
-    Data { source_name: String, line: u64, reason: String },
+    Data {
+        source_name: String,
+        line: u64,
+        reason: String,
+    },
     /// The data cannot support the requested experiment.
     #[error("dataset: {0}")]
     Dataset(String),
@@ -45,6 +64,9 @@ pub enum Error {
     /// A split or fold could not be drawn.
     #[error(transparent)]
     Split(#[from] roadmap_common::dataset::DatasetError),
+    /// The logistic-regression baseline failed.
+    #[error("logistic-regression baseline: {0}")]
+    Baseline(String),
     /// A training hyper-parameter is out of range.
     #[error("invalid training configuration: {0}")]
     Config(String),
@@ -52,7 +74,10 @@ pub enum Error {
 
 impl Error {
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        Error::Io { path: path.into(), source }
+        Error::Io {
+            path: path.into(),
+            source,
+        }
     }
     pub(crate) fn tokenizer(e: impl std::fmt::Display) -> Self {
         Error::Tokenizer(e.to_string())

@@ -32,7 +32,12 @@ pub struct Csr {
 
 impl Csr {
     pub fn empty(n_cols: usize) -> Self {
-        Csr { n_cols, indptr: vec![0], indices: Vec::new(), values: Vec::new() }
+        Csr {
+            n_cols,
+            indptr: vec![0],
+            indices: Vec::new(),
+            values: Vec::new(),
+        }
     }
     pub fn n_rows(&self) -> usize {
         self.indptr.len() - 1
@@ -102,11 +107,21 @@ pub struct TfidfConfig {
     pub min_bigram_df: usize,
     pub max_bigrams: usize,
     pub sublinear_tf: bool,
+    /// Multiply each column's weight by its naive-Bayes log-count ratio
+    /// (Wang & Manning 2012, the "NB" of NBSVM); see [`Tfidf::apply_nb_weights`].
+    #[serde(default)]
+    pub nb_weights: bool,
 }
 
 impl Default for TfidfConfig {
     fn default() -> Self {
-        TfidfConfig { bigrams: true, min_bigram_df: 2, max_bigrams: 50_000, sublinear_tf: true }
+        TfidfConfig {
+            bigrams: true,
+            min_bigram_df: 2,
+            max_bigrams: 50_000,
+            sublinear_tf: true,
+            nb_weights: true,
+        }
     }
 }
 
@@ -126,8 +141,11 @@ impl Tfidf {
                 uni_df[t as usize] += 1;
             }
             if cfg.bigrams {
-                let mut pairs: Vec<u64> =
-                    doc.windows(2).filter(|w| w[0] != 0 && w[1] != 0).map(|w| key(w[0], w[1])).collect();
+                let mut pairs: Vec<u64> = doc
+                    .windows(2)
+                    .filter(|w| w[0] != 0 && w[1] != 0)
+                    .map(|w| key(w[0], w[1]))
+                    .collect();
                 pairs.sort_unstable();
                 pairs.dedup();
                 for p in pairs {
@@ -136,7 +154,10 @@ impl Tfidf {
             }
         }
         // Most frequent bigrams first; ties by id so the result is deterministic.
-        let mut kept: Vec<(u64, usize)> = bi_df.into_iter().filter(|&(_, df)| df >= cfg.min_bigram_df).collect();
+        let mut kept: Vec<(u64, usize)> = bi_df
+            .into_iter()
+            .filter(|&(_, df)| df >= cfg.min_bigram_df)
+            .collect();
         kept.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
         kept.truncate(cfg.max_bigrams);
         let idf_of = |df: usize| ((1.0 + n) / (1.0 + df as f64)).ln() as f32 + 1.0;
@@ -150,10 +171,52 @@ impl Tfidf {
         Tfidf::from_parts(n_unigrams, bigrams, idf, cfg.sublinear_tf)
     }
 
+    /// Scales every column's weight by the magnitude of its naive-Bayes
+    /// log-count ratio, learned from the training rows `docs` and labels `y`:
+    ///
+    /// ```text
+    /// p = 1 + Σ_{y=1} 1[j ∈ d],  q = 1 + Σ_{y=0} 1[j ∈ d]     (document counts, +1 smoothing)
+    /// r_j = ln( (p_j / ‖p‖₁) / (q_j / ‖q‖₁) )
+    /// idf_j ← idf_j · |r_j|
+    /// ```
+    ///
+    /// Words that lean to one class get larger inputs, neutral words ("the")
+    /// near-zero ones; the sign is left to the network.
+    pub fn apply_nb_weights(&mut self, docs: &[Vec<u32>], y: &[u8]) {
+        let x = self.transform(docs);
+        let mut p = vec![1.0f64; self.n_features()];
+        let mut q = vec![1.0f64; self.n_features()];
+        for (i, &label) in y.iter().enumerate() {
+            let counts = if label == 1 { &mut p } else { &mut q };
+            for &j in x.row(i).0 {
+                counts[j as usize] += 1.0;
+            }
+        }
+        let (sp, sq) = (p.iter().sum::<f64>(), q.iter().sum::<f64>());
+        for j in 1..self.n_features() {
+            self.idf[j] *= ((p[j] / sp) / (q[j] / sq)).ln().abs() as f32;
+        }
+    }
+
     /// Rebuilds a vectoriser from saved parts.
-    pub fn from_parts(n_unigrams: usize, bigrams: Vec<(u32, u32)>, idf: Vec<f32>, sublinear_tf: bool) -> Tfidf {
-        let lookup = bigrams.iter().enumerate().map(|(i, &(a, b))| (key(a, b), (n_unigrams + i) as u32)).collect();
-        Tfidf { n_unigrams, bigrams, idf, sublinear_tf, lookup }
+    pub fn from_parts(
+        n_unigrams: usize,
+        bigrams: Vec<(u32, u32)>,
+        idf: Vec<f32>,
+        sublinear_tf: bool,
+    ) -> Tfidf {
+        let lookup = bigrams
+            .iter()
+            .enumerate()
+            .map(|(i, &(a, b))| (key(a, b), (n_unigrams + i) as u32))
+            .collect();
+        Tfidf {
+            n_unigrams,
+            bigrams,
+            idf,
+            sublinear_tf,
+            lookup,
+        }
     }
 
     pub fn n_features(&self) -> usize {
@@ -163,9 +226,16 @@ impl Tfidf {
     /// One document's L2-normalised TF-IDF row as sorted `(column, value)` pairs.
     pub fn row(&self, ids: &[u32], buf: &mut Vec<u32>) -> Vec<(u32, f32)> {
         buf.clear();
-        buf.extend(ids.iter().copied().filter(|&t| t != 0 && (t as usize) < self.n_unigrams));
+        buf.extend(
+            ids.iter()
+                .copied()
+                .filter(|&t| t != 0 && (t as usize) < self.n_unigrams),
+        );
         if !self.lookup.is_empty() {
-            buf.extend(ids.windows(2).filter_map(|w| self.lookup.get(&key(w[0], w[1])).copied()));
+            buf.extend(
+                ids.windows(2)
+                    .filter_map(|w| self.lookup.get(&key(w[0], w[1])).copied()),
+            );
         }
         buf.sort_unstable();
         let mut row: Vec<(u32, f32)> = Vec::with_capacity(buf.len());
@@ -207,7 +277,13 @@ mod tests {
     fn tfidf_matches_hand_computation() {
         // vocabulary: 0 = [UNK], 1 = "good", 2 = "film"
         let docs = vec![vec![1, 2], vec![1, 1, 0], vec![2, 2]];
-        let cfg = TfidfConfig { bigrams: true, min_bigram_df: 1, max_bigrams: 10, sublinear_tf: false };
+        let cfg = TfidfConfig {
+            bigrams: true,
+            min_bigram_df: 1,
+            max_bigrams: 10,
+            sublinear_tf: false,
+            nb_weights: false,
+        };
         let t = Tfidf::fit(&docs, 3, &cfg);
         // bigrams with two known tokens: (1,2) df 1, (1,1) df 1, (2,2) df 1; [UNK] pairs skipped.
         assert_eq!(t.bigrams, vec![(1, 1), (1, 2), (2, 2)]);
@@ -220,7 +296,9 @@ mod tests {
         let (a, b) = (2.0 * idf(2.0), idf(1.0));
         let n = (a * a + b * b).sqrt();
         assert!((vals[0] - a / n).abs() < 1e-6 && (vals[1] - b / n).abs() < 1e-6);
-        let norms: Vec<f32> = (0..3).map(|i| x.row(i).1.iter().map(|v| v * v).sum::<f32>()).collect();
+        let norms: Vec<f32> = (0..3)
+            .map(|i| x.row(i).1.iter().map(|v| v * v).sum::<f32>())
+            .collect();
         assert!(norms.iter().all(|n| (n - 1.0).abs() < 1e-5));
         // unknown-only document: an all-zero row, not NaN.
         assert_eq!(t.transform(&[vec![0, 0]]).nnz(), 0);
@@ -233,6 +311,9 @@ mod tests {
         m.push_row(&[]);
         m.push_row(&[(2, 5.0)]);
         let s = m.select_rows(&[2, 0]);
-        assert_eq!(s.to_dense(), ndarray::array![[0.0, 0.0, 5.0, 0.0], [1.0, 0.0, 0.0, 2.0]]);
+        assert_eq!(
+            s.to_dense(),
+            ndarray::array![[0.0, 0.0, 5.0, 0.0], [1.0, 0.0, 0.0, 2.0]]
+        );
     }
 }

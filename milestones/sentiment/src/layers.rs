@@ -28,14 +28,17 @@ pub fn sparse_linear_forward(x: &Csr, w: &Array2<f32>, b: &Array1<f32>) -> Array
     let ws = w.as_slice().expect("standard layout");
     let bs = b.as_slice().expect("contiguous bias");
     let mut out = vec![0.0f32; x.n_rows() * h];
-    out.par_chunks_mut(h).with_min_len(PAR_ROWS).enumerate().for_each(|(i, zi)| {
-        zi.copy_from_slice(bs);
-        let (idx, val) = x.row(i);
-        for (&j, &v) in idx.iter().zip(val) {
-            let wj = &ws[j as usize * h..(j as usize + 1) * h];
-            zi.iter_mut().zip(wj).for_each(|(z, &w)| *z += v * w);
-        }
-    });
+    out.par_chunks_mut(h)
+        .with_min_len(PAR_ROWS)
+        .enumerate()
+        .for_each(|(i, zi)| {
+            zi.copy_from_slice(bs);
+            let (idx, val) = x.row(i);
+            for (&j, &v) in idx.iter().zip(val) {
+                let wj = &ws[j as usize * h..(j as usize + 1) * h];
+                zi.iter_mut().zip(wj).for_each(|(z, &w)| *z += v * w);
+            }
+        });
     Array2::from_shape_vec((x.n_rows(), h), out).expect("shape")
 }
 
@@ -95,7 +98,11 @@ pub fn linear_forward(x: &Array2<f32>, w: &Array2<f32>, b: &Array1<f32>) -> Arra
 /// ```text
 /// ∂L/∂X = dZ Wᵀ        ∂L/∂W = Xᵀ dZ        ∂L/∂b = Σᵢ dZ[i,:]
 /// ```
-pub fn linear_backward(x: &Array2<f32>, w: &Array2<f32>, dz: &Array2<f32>) -> (Array2<f32>, Array2<f32>, Array1<f32>) {
+pub fn linear_backward(
+    x: &Array2<f32>,
+    w: &Array2<f32>,
+    dz: &Array2<f32>,
+) -> (Array2<f32>, Array2<f32>, Array1<f32>) {
     (dz.dot(&w.t()), x.t().dot(dz), dz.sum_axis(Axis(0)))
 }
 
@@ -121,7 +128,13 @@ pub fn relu_backward(z: &Array2<f32>, da: &Array2<f32>) -> Array2<f32> {
 pub fn dropout_mask(shape: (usize, usize), p: f32, rng: &mut impl Rng) -> Array2<f32> {
     let keep = 1.0 - p;
     let scale = 1.0 / keep;
-    Array2::from_shape_simple_fn(shape, || if rng.random::<f32>() < keep { scale } else { 0.0 })
+    Array2::from_shape_simple_fn(shape, || {
+        if rng.random::<f32>() < keep {
+            scale
+        } else {
+            0.0
+        }
+    })
 }
 
 /// Dropout (training only): `A' = A ⊙ M` with `M` from [`dropout_mask`].
@@ -169,7 +182,10 @@ pub fn sigmoid_bce_forward(z: &[f32], y: &[f32]) -> f32 {
 /// which cancel — the reason sigmoid and cross-entropy are paired.)
 pub fn sigmoid_bce_backward(z: &[f32], y: &[f32]) -> Vec<f32> {
     let n = z.len() as f32;
-    z.iter().zip(y).map(|(&z, &y)| (sigmoid(z) - y) / n).collect()
+    z.iter()
+        .zip(y)
+        .map(|(&z, &y)| (sigmoid(z) - y) / n)
+        .collect()
 }
 
 #[cfg(test)]
@@ -190,11 +206,19 @@ mod tests {
     }
 
     fn weighted_sum(a: &Array2<f32>, r: &Array2<f32>) -> f64 {
-        a.iter().zip(r).map(|(&a, &r)| f64::from(a) * f64::from(r)).sum()
+        a.iter()
+            .zip(r)
+            .map(|(&a, &r)| f64::from(a) * f64::from(r))
+            .sum()
     }
 
     /// Central difference of `f` at each entry of `theta`, compared with `analytic`.
-    fn check(name: &str, theta: &Array2<f32>, analytic: &Array2<f32>, f: impl Fn(&Array2<f32>) -> f64) {
+    fn check(
+        name: &str,
+        theta: &Array2<f32>,
+        analytic: &Array2<f32>,
+        f: impl Fn(&Array2<f32>) -> f64,
+    ) {
         let eps = 1e-2f32;
         for idx in ndarray::indices_of(theta) {
             let mut plus = theta.clone();
@@ -204,15 +228,22 @@ mod tests {
             let numeric = (f(&plus) - f(&minus)) / (2.0 * f64::from(eps));
             let a = f64::from(analytic[idx]);
             let err = (numeric - a).abs() / (1e-3 + numeric.abs().max(a.abs()));
-            assert!(err < 2e-2, "{name}{idx:?}: numeric {numeric} vs analytic {a}");
+            assert!(
+                err < 2e-2,
+                "{name}{idx:?}: numeric {numeric} vs analytic {a}"
+            );
         }
     }
 
     fn csr_from_dense(m: &Array2<f32>) -> Csr {
         let mut x = Csr::empty(m.ncols());
         for row in m.rows() {
-            let r: Vec<(u32, f32)> =
-                row.iter().enumerate().filter(|(_, &v)| v != 0.0).map(|(j, &v)| (j as u32, v)).collect();
+            let r: Vec<(u32, f32)> = row
+                .iter()
+                .enumerate()
+                .filter(|(_, &v)| v != 0.0)
+                .map(|(j, &v)| (j as u32, v))
+                .collect();
             x.push_row(&r);
         }
         x
@@ -231,10 +262,19 @@ mod tests {
         let r = randn((4, 3), &mut rng);
         // The sparse product equals the dense one.
         let dense = linear_forward(&xd, &w, &b.row(0).to_owned());
-        assert!((&sparse_linear_forward(&x, &w, &b.row(0).to_owned()) - &dense).iter().all(|d| d.abs() < 1e-5));
+        assert!(
+            (&sparse_linear_forward(&x, &w, &b.row(0).to_owned()) - &dense)
+                .iter()
+                .all(|d| d.abs() < 1e-5)
+        );
         let (dw, db) = sparse_linear_backward(&x, &r);
-        assert!(!dw.rows.contains(&5), "an unused feature gets no gradient row");
-        check("dW", &w, &dw.to_dense(6), |w| weighted_sum(&sparse_linear_forward(&x, w, &b.row(0).to_owned()), &r));
+        assert!(
+            !dw.rows.contains(&5),
+            "an unused feature gets no gradient row"
+        );
+        check("dW", &w, &dw.to_dense(6), |w| {
+            weighted_sum(&sparse_linear_forward(&x, w, &b.row(0).to_owned()), &r)
+        });
         check("db", &b, &db.insert_axis(Axis(0)), |b| {
             weighted_sum(&sparse_linear_forward(&x, &w, &b.row(0).to_owned()), &r)
         });
@@ -243,12 +283,23 @@ mod tests {
     #[test]
     fn linear_gradients() {
         let mut rng = ChaCha8Rng::seed_from_u64(2);
-        let (x, w, b, r) = (randn((5, 4), &mut rng), randn((4, 3), &mut rng), randn((1, 3), &mut rng), randn((5, 3), &mut rng));
+        let (x, w, b, r) = (
+            randn((5, 4), &mut rng),
+            randn((4, 3), &mut rng),
+            randn((1, 3), &mut rng),
+            randn((5, 3), &mut rng),
+        );
         let b1 = b.row(0).to_owned();
         let (dx, dw, db) = linear_backward(&x, &w, &r);
-        check("dX", &x, &dx, |x| weighted_sum(&linear_forward(x, &w, &b1), &r));
-        check("dW", &w, &dw, |w| weighted_sum(&linear_forward(&x, w, &b1), &r));
-        check("db", &b, &db.insert_axis(Axis(0)), |b| weighted_sum(&linear_forward(&x, &w, &b.row(0).to_owned()), &r));
+        check("dX", &x, &dx, |x| {
+            weighted_sum(&linear_forward(x, &w, &b1), &r)
+        });
+        check("dW", &w, &dw, |w| {
+            weighted_sum(&linear_forward(&x, w, &b1), &r)
+        });
+        check("db", &b, &db.insert_axis(Axis(0)), |b| {
+            weighted_sum(&linear_forward(&x, &w, &b.row(0).to_owned()), &r)
+        });
     }
 
     #[test]
@@ -257,7 +308,9 @@ mod tests {
         // Keep entries away from the kink, where the derivative does not exist.
         let z = randn((6, 5), &mut rng).mapv(|v| if v.abs() < 0.1 { v + 0.3 } else { v });
         let r = randn((6, 5), &mut rng);
-        check("dZ", &z, &relu_backward(&z, &r), |z| weighted_sum(&relu_forward(z), &r));
+        check("dZ", &z, &relu_backward(&z, &r), |z| {
+            weighted_sum(&relu_forward(z), &r)
+        });
     }
 
     #[test]
@@ -268,7 +321,9 @@ mod tests {
         let mask = dropout_mask((6, 5), 0.5, &mut rng);
         assert!(mask.iter().all(|&m| m == 0.0 || m == 2.0));
         assert!(mask.iter().any(|&m| m == 0.0) && mask.iter().any(|&m| m == 2.0));
-        check("dA", &a, &dropout_backward(&r, &mask), |a| weighted_sum(&dropout_forward(a, &mask), &r));
+        check("dA", &a, &dropout_backward(&r, &mask), |a| {
+            weighted_sum(&dropout_forward(a, &mask), &r)
+        });
         // Inverted dropout keeps the expected activation: mean of a big mask ≈ 1.
         let big = dropout_mask((200, 200), 0.3, &mut rng);
         assert!((big.mean().unwrap() - 1.0).abs() < 0.02);
@@ -279,8 +334,11 @@ mod tests {
         let mut rng = ChaCha8Rng::seed_from_u64(5);
         let z = randn((1, 8), &mut rng) * 3.0;
         let y: Vec<f32> = (0..8).map(|i| (i % 2) as f32).collect();
-        let dz = Array2::from_shape_vec((1, 8), sigmoid_bce_backward(z.as_slice().unwrap(), &y)).unwrap();
-        check("dz", &z, &dz, |z| f64::from(sigmoid_bce_forward(z.as_slice().unwrap(), &y)));
+        let dz = Array2::from_shape_vec((1, 8), sigmoid_bce_backward(z.as_slice().unwrap(), &y))
+            .unwrap();
+        check("dz", &z, &dz, |z| {
+            f64::from(sigmoid_bce_forward(z.as_slice().unwrap(), &y))
+        });
         // Known values: L(0, y) = ln 2; a confident mistake is large but finite.
         assert!((sigmoid_bce_forward(&[0.0], &[1.0]) - std::f32::consts::LN_2).abs() < 1e-6);
         assert!((sigmoid_bce_forward(&[-100.0], &[1.0]) - 100.0).abs() < 1e-3);

@@ -49,7 +49,10 @@ pub struct Prediction {
 
 impl Prediction {
     pub fn from_score(score: f32) -> Self {
-        Prediction { label: LABELS[usize::from(score >= 0.5)], score }
+        Prediction {
+            label: LABELS[usize::from(score >= 0.5)],
+            score,
+        }
     }
 }
 
@@ -101,7 +104,12 @@ pub struct SentimentModel {
 impl SentimentModel {
     /// Assembles a model from its trained parts (see [`crate::pipeline`]).
     pub fn new(tokenizer: Tokenizer, tfidf: Tfidf, mlp: Mlp, metadata: Metadata) -> Self {
-        SentimentModel { tokenizer, tfidf, mlp, metadata }
+        SentimentModel {
+            tokenizer,
+            tfidf,
+            mlp,
+            metadata,
+        }
     }
 
     /// The model's name (`"sentiment"`).
@@ -144,7 +152,12 @@ impl SentimentModel {
             return Ok(Vec::new());
         }
         let x = self.featurize(texts)?;
-        Ok(self.mlp.predict_proba(&x).into_iter().map(Prediction::from_score).collect())
+        Ok(self
+            .mlp
+            .predict_proba(&x)
+            .into_iter()
+            .map(Prediction::from_score)
+            .collect())
     }
 
     /// Tokenises and vectorises texts (no validation; used by evaluation).
@@ -158,12 +171,38 @@ impl SentimentModel {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         let mut tensors: Vec<(String, Dtype, Vec<usize>, Vec<u8>)> = Vec::new();
         for (k, (w, b)) in self.mlp.weights.iter().zip(&self.mlp.biases).enumerate() {
-            tensors.push((format!("layers.{k}.weight"), Dtype::F32, w.shape().to_vec(), f32_bytes(w.iter())));
-            tensors.push((format!("layers.{k}.bias"), Dtype::F32, vec![b.len()], f32_bytes(b.iter())));
+            tensors.push((
+                format!("layers.{k}.weight"),
+                Dtype::F32,
+                w.shape().to_vec(),
+                f32_bytes(w.iter()),
+            ));
+            tensors.push((
+                format!("layers.{k}.bias"),
+                Dtype::F32,
+                vec![b.len()],
+                f32_bytes(b.iter()),
+            ));
         }
-        tensors.push(("tfidf.idf".into(), Dtype::F32, vec![self.tfidf.idf.len()], f32_bytes(self.tfidf.idf.iter())));
-        let pairs: Vec<u8> = self.tfidf.bigrams.iter().flat_map(|&(a, b)| [a, b]).flat_map(u32::to_le_bytes).collect();
-        tensors.push(("tfidf.bigrams".into(), Dtype::U32, vec![self.tfidf.bigrams.len(), 2], pairs));
+        tensors.push((
+            "tfidf.idf".into(),
+            Dtype::F32,
+            vec![self.tfidf.idf.len()],
+            f32_bytes(self.tfidf.idf.iter()),
+        ));
+        let pairs: Vec<u8> = self
+            .tfidf
+            .bigrams
+            .iter()
+            .flat_map(|&(a, b)| [a, b])
+            .flat_map(u32::to_le_bytes)
+            .collect();
+        tensors.push((
+            "tfidf.bigrams".into(),
+            Dtype::U32,
+            vec![self.tfidf.bigrams.len(), 2],
+            pairs,
+        ));
         let path = dir.join(WEIGHTS_FILE);
         let views = tensors
             .iter()
@@ -171,11 +210,18 @@ impl SentimentModel {
                 TensorView::new(*dtype, shape.clone(), data).map(|v| (name.clone(), v))
             })
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| Error::Weights { path: path.clone(), reason: e.to_string() })?;
+            .map_err(|e| Error::Weights {
+                path: path.clone(),
+                reason: e.to_string(),
+            })?;
         let info = HashMap::from([("format".to_string(), "roadmap-sentiment".to_string())]);
-        safetensors::serialize_to_file(views, Some(info), &path)
-            .map_err(|e| Error::Weights { path: path.clone(), reason: e.to_string() })?;
-        self.tokenizer.save(dir.join(TOKENIZER_FILE), true).map_err(Error::tokenizer)?;
+        safetensors::serialize_to_file(views, Some(info), &path).map_err(|e| Error::Weights {
+            path: path.clone(),
+            reason: e.to_string(),
+        })?;
+        self.tokenizer
+            .save(dir.join(TOKENIZER_FILE), true)
+            .map_err(Error::tokenizer)?;
         let meta_path = dir.join(METADATA_FILE);
         let json = serde_json::to_string_pretty(&self.metadata).expect("metadata serialises");
         std::fs::write(&meta_path, json + "\n").map_err(|e| Error::io(&meta_path, e))?;
@@ -188,11 +234,16 @@ impl SentimentModel {
     pub fn load(dir: impl AsRef<Path>) -> Result<Self, Error> {
         let dir = dir.as_ref();
         if !dir.is_dir() {
-            return Err(Error::ModelDirMissing { dir: dir.to_path_buf() });
+            return Err(Error::ModelDirMissing {
+                dir: dir.to_path_buf(),
+            });
         }
         for file in [METADATA_FILE, WEIGHTS_FILE, TOKENIZER_FILE] {
             if !dir.join(file).is_file() {
-                return Err(Error::MissingModelFile { dir: dir.to_path_buf(), file });
+                return Err(Error::MissingModelFile {
+                    dir: dir.to_path_buf(),
+                    file,
+                });
             }
         }
         let meta_path = dir.join(METADATA_FILE);
@@ -203,8 +254,10 @@ impl SentimentModel {
         struct Version {
             format_version: u32,
         }
-        let version: Version =
-            serde_json::from_slice(&raw).map_err(|source| Error::Metadata { path: meta_path.clone(), source })?;
+        let version: Version = serde_json::from_slice(&raw).map_err(|source| Error::Metadata {
+            path: meta_path.clone(),
+            source,
+        })?;
         if version.format_version != FORMAT_VERSION {
             return Err(Error::IncompatibleVersion {
                 dir: dir.to_path_buf(),
@@ -214,7 +267,10 @@ impl SentimentModel {
             });
         }
         let metadata: Metadata =
-            serde_json::from_slice(&raw).map_err(|source| Error::Metadata { path: meta_path.clone(), source })?;
+            serde_json::from_slice(&raw).map_err(|source| Error::Metadata {
+                path: meta_path.clone(),
+                source,
+            })?;
 
         let tok_path = dir.join(TOKENIZER_FILE);
         let tokenizer = Tokenizer::from_file(&tok_path)
@@ -231,10 +287,15 @@ impl SentimentModel {
 
         let w_path = dir.join(WEIGHTS_FILE);
         let bytes = std::fs::read(&w_path).map_err(|e| Error::io(&w_path, e))?;
-        let bad = |reason: String| Error::Weights { path: w_path.clone(), reason };
+        let bad = |reason: String| Error::Weights {
+            path: w_path.clone(),
+            reason,
+        };
         let st = SafeTensors::deserialize(&bytes).map_err(|e| bad(e.to_string()))?;
         let get = |name: &str, dtype: Dtype, shape: &[usize]| -> Result<Vec<u8>, Error> {
-            let t = st.tensor(name).map_err(|e| bad(format!("tensor `{name}`: {e}")))?;
+            let t = st
+                .tensor(name)
+                .map_err(|e| bad(format!("tensor `{name}`: {e}")))?;
             if t.dtype() != dtype || t.shape() != shape {
                 return Err(bad(format!(
                     "tensor `{name}` is {:?} {:?}, metadata.json implies {dtype:?} {shape:?}",
@@ -247,7 +308,9 @@ impl SentimentModel {
         let arch = &metadata.architecture;
         let sizes = &arch.layers;
         if sizes.len() < 3 || sizes[0] != arch.n_features || sizes.last() != Some(&1) {
-            return Err(bad(format!("architecture layers {sizes:?} must run from n_features to 1")));
+            return Err(bad(format!(
+                "architecture layers {sizes:?} must run from n_features to 1"
+            )));
         }
         if arch.n_features != vocab + arch.n_bigrams {
             return Err(bad(format!(
@@ -255,25 +318,45 @@ impl SentimentModel {
                 arch.n_features, arch.n_bigrams
             )));
         }
-        let mut mlp = Mlp { weights: Vec::new(), biases: Vec::new() };
+        let mut mlp = Mlp {
+            weights: Vec::new(),
+            biases: Vec::new(),
+        };
         for (k, pair) in sizes.windows(2).enumerate() {
-            let w = f32_vec(&get(&format!("layers.{k}.weight"), Dtype::F32, &[pair[0], pair[1]])?);
+            let w = f32_vec(&get(
+                &format!("layers.{k}.weight"),
+                Dtype::F32,
+                &[pair[0], pair[1]],
+            )?);
             let b = f32_vec(&get(&format!("layers.{k}.bias"), Dtype::F32, &[pair[1]])?);
-            mlp.weights.push(Array2::from_shape_vec((pair[0], pair[1]), w).expect("checked shape"));
+            mlp.weights
+                .push(Array2::from_shape_vec((pair[0], pair[1]), w).expect("checked shape"));
             mlp.biases.push(Array1::from_vec(b));
         }
         let idf = f32_vec(&get("tfidf.idf", Dtype::F32, &[arch.n_features])?);
         let raw_pairs = get("tfidf.bigrams", Dtype::U32, &[arch.n_bigrams, 2])?;
-        let ids: Vec<u32> = raw_pairs.chunks_exact(4).map(|c| u32::from_le_bytes(c.try_into().unwrap())).collect();
+        let ids: Vec<u32> = raw_pairs
+            .chunks_exact(4)
+            .map(|c| u32::from_le_bytes(c.try_into().unwrap()))
+            .collect();
         if let Some(&id) = ids.iter().find(|&&id| id as usize >= vocab) {
-            return Err(bad(format!("bigram token id {id} is outside the vocabulary of {vocab}")));
+            return Err(bad(format!(
+                "bigram token id {id} is outside the vocabulary of {vocab}"
+            )));
         }
-        if idf.iter().any(|v| !v.is_finite()) || mlp.weights.iter().any(|w| w.iter().any(|v| !v.is_finite())) {
+        if idf.iter().any(|v| !v.is_finite())
+            || mlp.weights.iter().any(|w| w.iter().any(|v| !v.is_finite()))
+        {
             return Err(bad("weights contain NaN or infinity".into()));
         }
         let bigrams = ids.chunks_exact(2).map(|p| (p[0], p[1])).collect();
         let tfidf = Tfidf::from_parts(vocab, bigrams, idf, arch.sublinear_tf);
-        Ok(SentimentModel { tokenizer, tfidf, mlp, metadata })
+        Ok(SentimentModel {
+            tokenizer,
+            tfidf,
+            mlp,
+            metadata,
+        })
     }
 }
 
@@ -286,7 +369,11 @@ pub fn validate_text(index: usize, text: &str) -> Result<(), Error> {
     if text.len() > MAX_TEXT_CHARS {
         let chars = text.chars().count();
         if chars > MAX_TEXT_CHARS {
-            return Err(Error::TextTooLong { index, chars, max: MAX_TEXT_CHARS });
+            return Err(Error::TextTooLong {
+                index,
+                chars,
+                max: MAX_TEXT_CHARS,
+            });
         }
     }
     Ok(())
@@ -297,12 +384,19 @@ fn f32_bytes<'a>(values: impl Iterator<Item = &'a f32>) -> Vec<u8> {
 }
 
 fn f32_vec(bytes: &[u8]) -> Vec<f32> {
-    bytes.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect()
+    bytes
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
+        .collect()
 }
 
 /// Paths of a model directory's files (for messages and tests).
 pub fn model_files(dir: &Path) -> [PathBuf; 3] {
-    [dir.join(WEIGHTS_FILE), dir.join(TOKENIZER_FILE), dir.join(METADATA_FILE)]
+    [
+        dir.join(WEIGHTS_FILE),
+        dir.join(TOKENIZER_FILE),
+        dir.join(METADATA_FILE),
+    ]
 }
 
 const _: () = {

@@ -49,7 +49,7 @@ impl Default for TrainConfig {
             dropout: 0.5,
             lr: 1e-3,
             weight_decay: 1e-4,
-            batch_size: 64,
+            batch_size: 128,
             max_epochs: 20,
             patience: 3,
             seed: 42,
@@ -61,7 +61,10 @@ impl TrainConfig {
     pub fn validate(&self) -> Result<(), Error> {
         let bad = |m: String| Err(Error::Config(m));
         if self.hidden.is_empty() || self.hidden.contains(&0) {
-            return bad(format!("hidden layer sizes must be at least 1, got {:?}", self.hidden));
+            return bad(format!(
+                "hidden layer sizes must be at least 1, got {:?}",
+                self.hidden
+            ));
         }
         if !(0.0..1.0).contains(&self.dropout) {
             return bad(format!("dropout must be in [0, 1), got {}", self.dropout));
@@ -70,7 +73,10 @@ impl TrainConfig {
             return bad(format!("learning rate must be positive, got {}", self.lr));
         }
         if !(self.weight_decay >= 0.0 && self.weight_decay.is_finite()) {
-            return bad(format!("weight decay must be >= 0, got {}", self.weight_decay));
+            return bad(format!(
+                "weight decay must be >= 0, got {}",
+                self.weight_decay
+            ));
         }
         if self.batch_size == 0 || self.max_epochs == 0 {
             return bad("batch size and epochs must be at least 1".into());
@@ -109,10 +115,16 @@ impl Mlp {
         let mut sizes = vec![n_inputs];
         sizes.extend_from_slice(hidden);
         sizes.push(1);
-        let mut mlp = Mlp { weights: Vec::new(), biases: Vec::new() };
+        let mut mlp = Mlp {
+            weights: Vec::new(),
+            biases: Vec::new(),
+        };
         for pair in sizes.windows(2) {
             let std = (2.0 / pair[0] as f32).sqrt();
-            mlp.weights.push(Array2::from_shape_simple_fn((pair[0], pair[1]), || std * rng.sample::<f32, _>(StandardNormal)));
+            mlp.weights
+                .push(Array2::from_shape_simple_fn((pair[0], pair[1]), || {
+                    std * rng.sample::<f32, _>(StandardNormal)
+                }));
             mlp.biases.push(Array1::zeros(pair[1]));
         }
         mlp
@@ -128,13 +140,18 @@ impl Mlp {
         s
     }
     pub fn n_parameters(&self) -> usize {
-        self.weights.iter().map(|w| w.len()).sum::<usize>() + self.biases.iter().map(|b| b.len()).sum::<usize>()
+        self.weights.iter().map(|w| w.len()).sum::<usize>()
+            + self.biases.iter().map(|b| b.len()).sum::<usize>()
     }
 
     /// Training forward pass (dropout on when `dropout > 0`); returns the logits.
     pub fn forward_train(&self, x: &Csr, dropout: f32, rng: &mut impl Rng) -> (Vec<f32>, Cache) {
         let last = self.weights.len() - 1;
-        let mut cache = Cache { z: Vec::new(), a: Vec::new(), masks: Vec::new() };
+        let mut cache = Cache {
+            z: Vec::new(),
+            a: Vec::new(),
+            masks: Vec::new(),
+        };
         let mut z = sparse_linear_forward(x, &self.weights[0], &self.biases[0]);
         for k in 1..=last {
             let mut a = relu_forward(&z);
@@ -169,7 +186,11 @@ impl Mlp {
         }
         let (w0, b0) = sparse_linear_backward(x, &dz);
         biases.insert(0, b0);
-        Grads { w0, weights, biases }
+        Grads {
+            w0,
+            weights,
+            biases,
+        }
     }
 
     /// Inference: the logit of every row (no dropout).
@@ -243,9 +264,22 @@ fn adamw_update(p: &mut [f32], m: &mut [f32], v: &mut [f32], g: Option<&[f32]>, 
 
 impl AdamW {
     pub fn new(mlp: &Mlp, lr: f32, weight_decay: f32) -> Self {
-        let sizes = mlp.weights.iter().map(|w| w.len()).chain(mlp.biases.iter().map(|b| b.len()));
+        let sizes = mlp
+            .weights
+            .iter()
+            .map(|w| w.len())
+            .chain(mlp.biases.iter().map(|b| b.len()));
         let zeros: Vec<Vec<f32>> = sizes.map(|n| vec![0.0; n]).collect();
-        AdamW { lr, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay, t: 0, m: zeros.clone(), v: zeros }
+        AdamW {
+            lr,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            weight_decay,
+            t: 0,
+            m: zeros.clone(),
+            v: zeros,
+        }
     }
 
     fn consts(&self, decay: bool) -> StepConsts {
@@ -289,11 +323,23 @@ impl AdamW {
         for k in 1..n_w {
             let g = grads.weights[k - 1].as_standard_layout();
             let p = mlp.weights[k].as_slice_mut().expect("standard layout");
-            adamw_update(p, &mut self.m[k], &mut self.v[k], Some(g.as_slice().unwrap()), &kw);
+            adamw_update(
+                p,
+                &mut self.m[k],
+                &mut self.v[k],
+                Some(g.as_slice().unwrap()),
+                &kw,
+            );
         }
         for k in 0..n_w {
             let p = mlp.biases[k].as_slice_mut().expect("contiguous");
-            adamw_update(p, &mut self.m[n_w + k], &mut self.v[n_w + k], Some(grads.biases[k].as_slice().unwrap()), &kb);
+            adamw_update(
+                p,
+                &mut self.m[n_w + k],
+                &mut self.v[n_w + k],
+                Some(grads.biases[k].as_slice().unwrap()),
+                &kb,
+            );
         }
     }
 }
@@ -322,7 +368,11 @@ pub struct Trained {
 pub fn evaluate(mlp: &Mlp, x: &Csr, y: &[f32]) -> (f32, f32) {
     let z = mlp.logits(x);
     let loss = sigmoid_bce_forward(&z, y);
-    let correct = z.iter().zip(y).filter(|(&z, &y)| (z > 0.0) == (y > 0.5)).count();
+    let correct = z
+        .iter()
+        .zip(y)
+        .filter(|(&z, &y)| (z > 0.0) == (y > 0.5))
+        .count();
     (loss, correct as f32 / y.len().max(1) as f32)
 }
 
@@ -336,7 +386,11 @@ pub fn train(
 ) -> Result<Trained, Error> {
     cfg.validate()?;
     if x.n_rows() != y.len() || x.n_rows() == 0 {
-        return Err(Error::Dataset(format!("{} feature rows for {} labels", x.n_rows(), y.len())));
+        return Err(Error::Dataset(format!(
+            "{} feature rows for {} labels",
+            x.n_rows(),
+            y.len()
+        )));
     }
     let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
     let mut mlp = Mlp::init(x.n_cols, &cfg.hidden, &mut rng);
@@ -356,11 +410,19 @@ pub fn train(
         }
         let (train_loss, train_accuracy) = evaluate(&mlp, x, y);
         let v = val.map(|(xv, yv)| evaluate(&mlp, xv, yv));
-        let stats = EpochStats { epoch, train_loss, train_accuracy, val_loss: v.map(|v| v.0), val_accuracy: v.map(|v| v.1) };
+        let stats = EpochStats {
+            epoch,
+            train_loss,
+            train_accuracy,
+            val_loss: v.map(|v| v.0),
+            val_accuracy: v.map(|v| v.1),
+        };
         on_epoch(&stats);
         history.push(stats);
         if !train_loss.is_finite() {
-            return Err(Error::Config(format!("training diverged at epoch {epoch} (loss {train_loss}): lower --lr")));
+            return Err(Error::Config(format!(
+                "training diverged at epoch {epoch} (loss {train_loss}): lower --lr"
+            )));
         }
         let score = v.map_or(-(epoch as f32), |v| v.0);
         match &best {
@@ -373,7 +435,11 @@ pub fn train(
         }
     }
     let (_, best_epoch, mlp) = best.expect("at least one epoch");
-    Ok(Trained { mlp, history, best_epoch })
+    Ok(Trained {
+        mlp,
+        history,
+        best_epoch,
+    })
 }
 
 #[cfg(test)]
@@ -418,7 +484,12 @@ mod tests {
                     b.mapv_inplace(|_| rng.random::<f32>() * 0.2);
                 }
                 let (z, cache) = mlp.forward_train(&x, 0.3, &mut ChaCha8Rng::seed_from_u64(99));
-                let closest = cache.z.iter().flat_map(|z| z.iter()).map(|v| v.abs()).fold(f32::INFINITY, f32::min);
+                let closest = cache
+                    .z
+                    .iter()
+                    .flat_map(|z| z.iter())
+                    .map(|v| v.abs())
+                    .fold(f32::INFINITY, f32::min);
                 (closest > 0.02).then_some((mlp, cache, z))
             })
             .expect("some seed keeps clear of the kink");
@@ -426,14 +497,21 @@ mod tests {
         let eps = 1e-3f32;
         let mut checked = 0;
         for k in 0..mlp.weights.len() {
-            let analytic_w = if k == 0 { g.w0.to_dense(5) } else { g.weights[k - 1].clone() };
+            let analytic_w = if k == 0 {
+                g.w0.to_dense(5)
+            } else {
+                g.weights[k - 1].clone()
+            };
             for idx in ndarray::indices_of(&mlp.weights[k]) {
                 let (mut p, mut m) = (mlp.clone(), mlp.clone());
                 p.weights[k][idx] += eps;
                 m.weights[k][idx] -= eps;
                 let numeric = (loss(&p) - loss(&m)) / (2.0 * f64::from(eps));
                 let a = f64::from(analytic_w[idx]);
-                assert!((numeric - a).abs() < 2e-3 + 2e-2 * a.abs(), "W{k}{idx:?}: {numeric} vs {a}");
+                assert!(
+                    (numeric - a).abs() < 2e-3 + 2e-2 * a.abs(),
+                    "W{k}{idx:?}: {numeric} vs {a}"
+                );
                 checked += 1;
             }
             for i in 0..mlp.biases[k].len() {
@@ -442,7 +520,10 @@ mod tests {
                 m.biases[k][i] -= eps;
                 let numeric = (loss(&p) - loss(&m)) / (2.0 * f64::from(eps));
                 let a = f64::from(g.biases[k][i]);
-                assert!((numeric - a).abs() < 2e-3 + 2e-2 * a.abs(), "b{k}[{i}]: {numeric} vs {a}");
+                assert!(
+                    (numeric - a).abs() < 2e-3 + 2e-2 * a.abs(),
+                    "b{k}[{i}]: {numeric} vs {a}"
+                );
             }
         }
         assert_eq!(checked, 5 * 4 + 4 * 3 + 3);
@@ -451,10 +532,16 @@ mod tests {
     #[test]
     fn adamw_first_step_is_lr_times_sign() {
         // At t = 1, m̂ = g and v̂ = g², so the step is lr·g/|g| (+ decay).
-        let mut mlp = Mlp { weights: vec![Array2::from_elem((2, 1), 1.0)], biases: vec![Array1::zeros(1)] };
+        let mut mlp = Mlp {
+            weights: vec![Array2::from_elem((2, 1), 1.0)],
+            biases: vec![Array1::zeros(1)],
+        };
         let mut opt = AdamW::new(&mlp, 0.1, 0.5);
         let grads = Grads {
-            w0: RowSparseGrad { rows: vec![1], values: Array2::from_elem((1, 1), -3.0) },
+            w0: RowSparseGrad {
+                rows: vec![1],
+                values: Array2::from_elem((1, 1), -3.0),
+            },
             weights: vec![],
             biases: vec![Array1::from_elem(1, 2.0)],
         };
@@ -468,14 +555,30 @@ mod tests {
     #[test]
     fn learns_a_separable_toy_problem_reproducibly() {
         let (x, y) = toy();
-        let cfg = TrainConfig { hidden: vec![8], max_epochs: 30, lr: 0.01, batch_size: 16, ..Default::default() };
+        let cfg = TrainConfig {
+            hidden: vec![8],
+            max_epochs: 30,
+            lr: 0.01,
+            batch_size: 16,
+            ..Default::default()
+        };
         let a = train(&x, &y, Some((&x, &y)), &cfg, |_| {}).unwrap();
         let (loss, acc) = evaluate(&a.mlp, &x, &y);
         assert_eq!(acc, 1.0);
         assert!(loss < 0.1, "loss {loss}");
         let b = train(&x, &y, Some((&x, &y)), &cfg, |_| {}).unwrap();
         assert_eq!(a.mlp, b.mlp, "same seed, same weights");
-        let c = train(&x, &y, None, &TrainConfig { seed: 1, ..cfg.clone() }, |_| {}).unwrap();
+        let c = train(
+            &x,
+            &y,
+            None,
+            &TrainConfig {
+                seed: 1,
+                ..cfg.clone()
+            },
+            |_| {},
+        )
+        .unwrap();
         assert_ne!(a.mlp, c.mlp);
     }
 
@@ -483,12 +586,27 @@ mod tests {
     fn rejects_bad_config() {
         let (x, y) = toy();
         for cfg in [
-            TrainConfig { hidden: vec![], ..Default::default() },
-            TrainConfig { dropout: 1.0, ..Default::default() },
-            TrainConfig { lr: 0.0, ..Default::default() },
-            TrainConfig { batch_size: 0, ..Default::default() },
+            TrainConfig {
+                hidden: vec![],
+                ..Default::default()
+            },
+            TrainConfig {
+                dropout: 1.0,
+                ..Default::default()
+            },
+            TrainConfig {
+                lr: 0.0,
+                ..Default::default()
+            },
+            TrainConfig {
+                batch_size: 0,
+                ..Default::default()
+            },
         ] {
-            assert!(matches!(train(&x, &y, None, &cfg, |_| {}), Err(Error::Config(_))));
+            assert!(matches!(
+                train(&x, &y, None, &cfg, |_| {}),
+                Err(Error::Config(_))
+            ));
         }
     }
 }

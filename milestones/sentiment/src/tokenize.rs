@@ -25,15 +25,23 @@ use crate::Error;
 pub const UNK: &str = "[UNK]";
 
 /// Trains the tokenizer on `texts` (the training split).
-pub fn train_tokenizer(texts: &[&str], min_frequency: u64, max_vocab: usize) -> Result<Tokenizer, Error> {
-    let model = WordLevel::builder().unk_token(UNK.to_string()).build().map_err(Error::tokenizer)?;
+pub fn train_tokenizer(
+    texts: &[&str],
+    min_frequency: u64,
+    max_vocab: usize,
+) -> Result<Tokenizer, Error> {
+    let model = WordLevel::builder()
+        .unk_token(UNK.to_string())
+        .build()
+        .map_err(Error::tokenizer)?;
     let mut tokenizer = Tokenizer::new(model);
-    tokenizer.with_normalizer(Some(Sequence::new(vec![
-        NFD.into(),
-        StripAccents.into(),
-        Lowercase.into(),
-    ])))
-    .map_err(Error::tokenizer)?;
+    tokenizer
+        .with_normalizer(Some(Sequence::new(vec![
+            NFD.into(),
+            StripAccents.into(),
+            Lowercase.into(),
+        ])))
+        .map_err(Error::tokenizer)?;
     tokenizer.with_pre_tokenizer(Some(Whitespace {}));
     let trainer = WordLevelTrainer::builder()
         .min_frequency(min_frequency)
@@ -43,7 +51,9 @@ pub fn train_tokenizer(texts: &[&str], min_frequency: u64, max_vocab: usize) -> 
         .build()
         .map_err(Error::tokenizer)?;
     let mut trainer = TrainerWrapper::from(trainer);
-    tokenizer.train(&mut trainer, texts.iter()).map_err(Error::tokenizer)?;
+    tokenizer
+        .train(&mut trainer, texts.iter())
+        .map_err(Error::tokenizer)?;
     if tokenizer.token_to_id(UNK) != Some(0) {
         return Err(Error::Tokenizer(format!("{UNK} must have id 0")));
     }
@@ -52,8 +62,13 @@ pub fn train_tokenizer(texts: &[&str], min_frequency: u64, max_vocab: usize) -> 
 
 /// Token ids of each text (no special tokens added), in parallel.
 pub fn encode_ids(tokenizer: &Tokenizer, texts: &[&str]) -> Result<Vec<Vec<u32>>, Error> {
-    let encodings = tokenizer.encode_batch_fast(texts.to_vec(), false).map_err(Error::tokenizer)?;
-    Ok(encodings.into_iter().map(|e| e.get_ids().to_vec()).collect())
+    let encodings = tokenizer
+        .encode_batch_fast(texts.to_vec(), false)
+        .map_err(Error::tokenizer)?;
+    Ok(encodings
+        .into_iter()
+        .map(|e| e.get_ids().to_vec())
+        .collect())
 }
 
 #[cfg(test)]
@@ -62,12 +77,20 @@ mod tests {
 
     #[test]
     fn trains_on_given_texts_only_and_normalises() {
-        let texts = ["A Château, a château!", "the film is good", "the film is bad bad bad"];
+        let texts = [
+            "A Château, a château!",
+            "the film is good",
+            "the film is bad bad bad",
+        ];
         let tok = train_tokenizer(&texts, 2, 1000).unwrap();
         // bad: 3; the, film, is, a, chateau: 2; good, ",", "!": 1.
         assert!(tok.token_to_id("chateau").is_some());
         assert!(tok.token_to_id("good").is_none());
-        assert_eq!(tok.token_to_id("bad"), Some(1), "most frequent first, ties alphabetical");
+        assert_eq!(
+            tok.token_to_id("bad"),
+            Some(1),
+            "most frequent first, ties alphabetical"
+        );
         let ids = encode_ids(&tok, &["CHÂTEAU good"]).unwrap();
         assert_eq!(ids[0], vec![tok.token_to_id("chateau").unwrap(), 0]);
     }
@@ -77,6 +100,9 @@ mod tests {
         let tok = train_tokenizer(&["x y x y"], 1, 100).unwrap();
         let json = tok.to_string(false).unwrap();
         let back = Tokenizer::from_bytes(json.as_bytes()).unwrap();
-        assert_eq!(encode_ids(&back, &["y x z"]).unwrap(), encode_ids(&tok, &["y x z"]).unwrap());
+        assert_eq!(
+            encode_ids(&back, &["y x z"]).unwrap(),
+            encode_ids(&tok, &["y x z"]).unwrap()
+        );
     }
 }
