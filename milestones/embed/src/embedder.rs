@@ -60,6 +60,8 @@ pub struct Embedder {
     tokenizer: Tokenizer,
     counter: Tokenizer,
     par: Par,
+    /// A one-thread context, for data-parallel batches (each thread runs whole sentences).
+    solo: Par,
     opts: EmbedderOptions,
     model_id: String,
     weights_sha256: String,
@@ -129,6 +131,7 @@ impl Embedder {
             tokenizer,
             counter,
             par: Par::new(opts.threads)?,
+            solo: Par::new(1)?,
             opts,
             model_id,
             weights_sha256,
@@ -168,15 +171,50 @@ impl Embedder {
                     type_ids: encodings[i].get_type_ids(),
                 })
                 .collect();
-            let vecs = self
-                .par
-                .install(|| self.weights.embed_packed(&self.par, &seqs));
+            let vecs = self.forward(&seqs);
             for (&i, v) in batch.iter().zip(vecs) {
                 out[i] = v;
             }
             progress(batch.len());
         }
         Ok(out)
+    }
+
+    /// One forward pass over a batch. With several threads and enough
+    /// sentences, the batch is cut into contiguous groups of about equal token
+    /// counts and each thread runs whole groups on its own (data parallelism:
+    /// no synchronisation between layers, which matters when the cores are
+    /// shared with other work). Otherwise the layers themselves are split
+    /// across threads (intra-op parallelism), which is what keeps both cores
+    /// busy for a single sentence. The results are the same either way.
+    fn forward(&self, seqs: &[Seq<'_>]) -> Vec<Vec<f32>> {
+        let t = self.par.threads;
+        if t == 1 || seqs.len() < 2 * t {
+            return self
+                .par
+                .install(|| self.weights.embed_packed(&self.par, seqs));
+        }
+        let groups = (2 * t).min(seqs.len());
+        let total: usize = seqs.iter().map(|s| s.ids.len()).sum();
+        let mut bounds = vec![0];
+        let mut acc = 0;
+        for (i, s) in seqs.iter().enumerate() {
+            acc += s.ids.len();
+            if acc * groups >= total * bounds.len() && bounds.len() < groups && i + 1 < seqs.len() {
+                bounds.push(i + 1);
+            }
+        }
+        bounds.push(seqs.len());
+        self.par.install(|| {
+            use rayon::prelude::*;
+            bounds
+                .par_windows(2)
+                .map(|w| self.weights.embed_packed(&self.solo, &seqs[w[0]..w[1]]))
+                .collect::<Vec<_>>()
+                .into_iter()
+                .flatten()
+                .collect()
+        })
     }
 
     /// The embedding width (384 for all-MiniLM-L6-v2).
