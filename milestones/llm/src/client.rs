@@ -92,7 +92,7 @@ impl ClientConfig {
 pub enum ClientError {
     #[error("cannot connect to the LLM server at {url} ({detail}); is it running? Start one with `roadmap llm serve`, or point --base-url / OPENAI_BASE_URL at a running OpenAI-compatible server")]
     Unreachable { url: String, detail: String },
-    #[error("the LLM server at {url} rejected the API key (401: {message}); set OPENAI_API_KEY (or --api-key) to a valid key")]
+    #[error("the LLM server at {url} rejected the API key (401: {message}); set OPENAI_API_KEY to a valid key")]
     Unauthorized { url: String, message: String },
     #[error("the LLM server at {url} does not know the model `{model}` ({message}); list its models at {url}/models and pass one with --llm-model")]
     UnknownModel {
