@@ -96,6 +96,8 @@ pub struct Metadata {
 #[derive(Debug, Clone)]
 pub struct SentimentModel {
     tokenizer: Tokenizer,
+    /// Lowercase-only copy for ASCII texts (see [`tokenize::ascii_twin`]).
+    ascii_tokenizer: Option<Tokenizer>,
     tfidf: Tfidf,
     mlp: Mlp,
     metadata: Metadata,
@@ -104,8 +106,10 @@ pub struct SentimentModel {
 impl SentimentModel {
     /// Assembles a model from its trained parts (see [`crate::pipeline`]).
     pub fn new(tokenizer: Tokenizer, tfidf: Tfidf, mlp: Mlp, metadata: Metadata) -> Self {
+        let ascii_tokenizer = tokenize::ascii_twin(&tokenizer);
         SentimentModel {
             tokenizer,
+            ascii_tokenizer,
             tfidf,
             mlp,
             metadata,
@@ -162,7 +166,7 @@ impl SentimentModel {
 
     /// Tokenises and vectorises texts (no validation; used by evaluation).
     pub fn featurize(&self, texts: &[&str]) -> Result<Csr, Error> {
-        let ids = tokenize::encode_ids(&self.tokenizer, texts)?;
+        let ids = tokenize::encode_ids_fast(&self.tokenizer, self.ascii_tokenizer.as_ref(), texts)?;
         Ok(self.tfidf.transform(&ids))
     }
 
@@ -351,12 +355,7 @@ impl SentimentModel {
         }
         let bigrams = ids.chunks_exact(2).map(|p| (p[0], p[1])).collect();
         let tfidf = Tfidf::from_parts(vocab, bigrams, idf, arch.sublinear_tf);
-        Ok(SentimentModel {
-            tokenizer,
-            tfidf,
-            mlp,
-            metadata,
-        })
+        Ok(SentimentModel::new(tokenizer, tfidf, mlp, metadata))
     }
 }
 
