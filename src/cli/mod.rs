@@ -21,6 +21,7 @@ mod log;
 mod mark;
 mod note;
 mod predict;
+pub mod rag;
 mod report;
 mod run;
 mod serve;
@@ -105,6 +106,8 @@ pub enum Command {
     Serve(serve::Args),
     /// Classify texts with the phase-2 sentiment model: `roadmap predict "great film"` or `--file F`
     Predict(predict::Args),
+    /// The phase 5 knowledge base: ingest documents, search (dense, BM25, hybrid), evaluate on SQuAD
+    Rag(rag::Args),
     /// Print a shell completion script
     Completions(completions::Args),
 }
@@ -251,6 +254,7 @@ pub fn main() -> ExitCode {
         Command::Llm(a) => llm::run(a, &g),
         Command::Serve(a) => serve::run(a, &g),
         Command::Predict(a) => predict::run(a, &g).map(|()| ExitCode::SUCCESS),
+        Command::Rag(a) => rag::run(a, &g).map(|()| ExitCode::SUCCESS),
         Command::Completions(a) => completions::run(a),
     };
     match result {

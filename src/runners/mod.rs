@@ -15,6 +15,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 
 pub mod logreg;
+pub mod rag_eval;
 pub mod selftest;
 pub mod sentiment;
 pub mod serve;
@@ -78,7 +79,7 @@ pub trait Runner: Sync {
 
 /// Every runner this binary knows.
 pub fn registry() -> &'static [&'static dyn Runner] {
-    &[&selftest::SelfTest, &sentiment::Sentiment, &similarity::Similarity, &logreg::LogReg, &serve::Serve]
+    &[&selftest::SelfTest, &sentiment::Sentiment, &similarity::Similarity, &logreg::LogReg, &serve::Serve, &rag_eval::RagEval]
 }
 
 /// Looks a runner up by name.

@@ -103,7 +103,11 @@ pub fn chunk_document(doc: &ExtractedDoc, cfg: &ChunkConfig, emb: &dyn TextEmbed
             emb.count_tokens(&heading.join(" > ")) + 1
         };
         // At least a few tokens of body per chunk even under a very long heading.
-        let budget = cfg.max_tokens.saturating_sub(heading_cost).max(8);
+        let budget = cfg
+            .max_tokens
+            .min(emb.max_tokens())
+            .saturating_sub(heading_cost)
+            .max(8);
         for (s, e) in chunk_section(text, *start, end, budget, cfg.overlap_tokens, emb) {
             chunks.push(Chunk {
                 start: s,
@@ -121,10 +125,18 @@ pub fn chunk_document(doc: &ExtractedDoc, cfg: &ChunkConfig, emb: &dyn TextEmbed
 /// Sentence pieces of `text[start..end]` with their token costs; whitespace-only
 /// pieces are dropped and each piece is trimmed, so chunk spans start and end on
 /// visible characters.
-fn pieces(text: &str, start: usize, end: usize, budget: usize, emb: &dyn TextEmbedder) -> Vec<(usize, usize, usize)> {
+fn pieces(
+    text: &str,
+    start: usize,
+    end: usize,
+    budget: usize,
+    emb: &dyn TextEmbedder,
+) -> Vec<(usize, usize, usize)> {
     let mut out = Vec::new();
     for (off, sentence) in text[start..end].split_sentence_bound_indices() {
-        let Some((s, e)) = trim_span(sentence) else { continue };
+        let Some((s, e)) = trim_span(sentence) else {
+            continue;
+        };
         let (s, e) = (start + off + s, start + off + e);
         let cost = emb.count_tokens(&text[s..e]);
         if cost <= budget {
@@ -167,7 +179,14 @@ fn pieces(text: &str, start: usize, end: usize, budget: usize, emb: &dyn TextEmb
 /// Greedy packing of sentence pieces into spans of at most `budget` tokens
 /// (sum of piece costs; a piece longer than the budget on its own after word
 /// splitting cannot occur except for a single enormous "word").
-fn chunk_section(text: &str, start: usize, end: usize, budget: usize, overlap: usize, emb: &dyn TextEmbedder) -> Vec<(usize, usize)> {
+fn chunk_section(
+    text: &str,
+    start: usize,
+    end: usize,
+    budget: usize,
+    overlap: usize,
+    emb: &dyn TextEmbedder,
+) -> Vec<(usize, usize)> {
     let ps = pieces(text, start, end, budget, emb);
     let mut spans = Vec::new();
     let mut i = 0;
@@ -242,9 +261,17 @@ mod tests {
     #[test]
     fn long_section_is_split_with_overlap_and_budget() {
         let emb = HashEmbedder::default();
-        let text: String = (0..60).map(|i| format!("Sentence number {i} has a few words in it. ")).collect();
-        let doc = ExtractedDoc { text: text.clone(), sections: vec![] };
-        let cfg = ChunkConfig { max_tokens: 50, overlap_tokens: 12 };
+        let text: String = (0..60)
+            .map(|i| format!("Sentence number {i} has a few words in it. "))
+            .collect();
+        let doc = ExtractedDoc {
+            text: text.clone(),
+            sections: vec![],
+        };
+        let cfg = ChunkConfig {
+            max_tokens: 50,
+            overlap_tokens: 12,
+        };
         let chunks = chunk_document(&doc, &cfg, &emb);
         assert!(chunks.len() > 5);
         for c in &chunks {
@@ -262,7 +289,10 @@ mod tests {
     fn giant_sentence_is_cut_at_words() {
         let emb = HashEmbedder::default();
         let text = "word ".repeat(1000);
-        let doc = ExtractedDoc { text: text.clone(), sections: vec![] };
+        let doc = ExtractedDoc {
+            text: text.clone(),
+            sections: vec![],
+        };
         let chunks = chunk_document(&doc, &ChunkConfig::default(), &emb);
         assert!(chunks.len() >= 4);
         for c in &chunks {

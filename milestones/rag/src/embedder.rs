@@ -96,7 +96,9 @@ impl TextEmbedder for HashEmbedder {
     /// One token per word and per punctuation mark: close to a WordPiece count
     /// for plain English.
     fn count_tokens(&self, text: &str) -> usize {
-        text.split_word_bounds().filter(|w| !w.trim().is_empty()).count()
+        text.split_word_bounds()
+            .filter(|w| !w.trim().is_empty())
+            .count()
     }
 }
 

@@ -86,7 +86,11 @@ impl EvalReport {
 }
 
 /// Runs the evaluation in a private in-memory store.
-pub fn evaluate(file: &SquadFile, embedder: &dyn TextEmbedder, opts: &EvalOptions) -> Result<EvalReport> {
+pub fn evaluate(
+    file: &SquadFile,
+    embedder: &dyn TextEmbedder,
+    opts: &EvalOptions,
+) -> Result<EvalReport> {
     let corpus = squad::corpus(file, opts.articles);
     let articles = file.data.len().min(opts.articles.unwrap_or(usize::MAX));
     let mut store = SqliteStore::in_memory()?;
@@ -95,11 +99,23 @@ pub fn evaluate(file: &SquadFile, embedder: &dyn TextEmbedder, opts: &EvalOption
     let source = "squad";
 
     let t = Instant::now();
-    let chunks = index_document(&mut store, embedder, &opts.ingest, source, "squad-json", "-", corpus.doc.clone())?;
+    let chunks = index_document(
+        &mut store,
+        embedder,
+        &opts.ingest,
+        source,
+        "squad-json",
+        "-",
+        corpus.doc.clone(),
+    )?;
     let ingest_seconds = t.elapsed().as_secs_f64();
     let spans = store.chunk_spans(coll, source)?;
 
-    let questions: Vec<String> = corpus.questions.iter().map(|q| q.question.clone()).collect();
+    let questions: Vec<String> = corpus
+        .questions
+        .iter()
+        .map(|q| q.question.clone())
+        .collect();
     let needs_vec = opts.modes.iter().any(|m| *m != Mode::Bm25);
     let bar = bar(opts.progress, questions.len() as u64, "embed questions");
     let t = Instant::now();
@@ -130,7 +146,13 @@ pub fn evaluate(file: &SquadFile, embedder: &dyn TextEmbedder, opts: &EvalOption
         for (i, q) in corpus.questions.iter().enumerate() {
             let overlaps = |s: usize, e: usize| s < q.gold_end && q.gold_start < e;
             let t = Instant::now();
-            let hits = search_with_vector(&store, coll, &q.question, qvecs.get(i).map(Vec::as_slice), &search)?;
+            let hits = search_with_vector(
+                &store,
+                coll,
+                &q.question,
+                qvecs.get(i).map(Vec::as_slice),
+                &search,
+            )?;
             lat.push(t.elapsed().as_secs_f64() * 1000.0);
             let judged = Judged {
                 relevant: hits.iter().map(|h| overlaps(h.start, h.end)).collect(),

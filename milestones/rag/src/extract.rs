@@ -2,7 +2,9 @@
 //!
 //! - `.md`/`.markdown`: the file itself; ATX headings (`#`..`######`, outside
 //!   fenced code) start sections and give chunks their heading path.
-//! - `.txt`, `.toml`, `.rst`: the file itself, no sections.
+//! - `.txt`, `.rst`: the file itself, no sections.
+//! - `.toml`: the file itself; every table header (`[a]`, `[[a.b]]`) starts a
+//!   section, nested by its dots, named by the table's `title` (and `id`) keys.
 //! - `.html`/`.htm`: rendered to plain text by `html2text` (a real HTML5
 //!   parser); `<script>` and `<style>` contents are dropped.
 //! - `.pdf`: the text layer, through `pdf-extract` (scanned PDFs have none and are skipped).
@@ -21,6 +23,7 @@ use crate::squad;
 pub enum Kind {
     Markdown,
     Text,
+    Toml,
     Html,
     Pdf,
     SquadJson,
@@ -31,7 +34,8 @@ impl Kind {
         let ext = path.extension()?.to_str()?.to_ascii_lowercase();
         Some(match ext.as_str() {
             "md" | "markdown" => Kind::Markdown,
-            "txt" | "text" | "toml" | "rst" => Kind::Text,
+            "txt" | "text" | "rst" => Kind::Text,
+            "toml" => Kind::Toml,
             "html" | "htm" | "xhtml" => Kind::Html,
             "pdf" => Kind::Pdf,
             "json" => Kind::SquadJson,
@@ -43,6 +47,7 @@ impl Kind {
         match self {
             Kind::Markdown => "markdown",
             Kind::Text => "text",
+            Kind::Toml => "toml",
             Kind::Html => "html",
             Kind::Pdf => "pdf",
             Kind::SquadJson => "squad-json",
@@ -62,11 +67,21 @@ pub fn extract(kind: Kind, bytes: &[u8], what: &str) -> Result<ExtractedDoc, Str
             text: utf8(bytes)?,
             sections: vec![],
         },
+        Kind::Toml => {
+            let text = utf8(bytes)?;
+            let sections = toml_sections(&text);
+            ExtractedDoc { text, sections }
+        }
         Kind::Html => {
             // A very wide line so html2text does not hard-wrap sentences.
-            let text = html2text::from_read(bytes, 100_000).map_err(|e| format!("HTML could not be rendered: {e}"))?;
+            let text = html2text::from_read(bytes, 100_000)
+                .map_err(|e| format!("HTML could not be rendered: {e}"))?;
             ExtractedDoc {
-                text: text.lines().map(str::trim_end).collect::<Vec<_>>().join("\n"),
+                text: text
+                    .lines()
+                    .map(str::trim_end)
+                    .collect::<Vec<_>>()
+                    .join("\n"),
                 sections: vec![],
             }
         }
@@ -76,9 +91,14 @@ pub fn extract(kind: Kind, bytes: &[u8], what: &str) -> Result<ExtractedDoc, Str
             let text = match result {
                 Ok(Ok(t)) => t,
                 Ok(Err(e)) => return Err(format!("PDF could not be read: {e}")),
-                Err(_) => return Err("PDF could not be read: the parser gave up on this file".into()),
+                Err(_) => {
+                    return Err("PDF could not be read: the parser gave up on this file".into())
+                }
             };
-            ExtractedDoc { text, sections: vec![] }
+            ExtractedDoc {
+                text,
+                sections: vec![],
+            }
         }
         Kind::SquadJson => {
             let file = squad::parse(bytes, what).map_err(|e| e.to_string())?;
@@ -150,8 +170,97 @@ pub fn markdown_sections(text: &str) -> Vec<(usize, Vec<String>)> {
     sections
 }
 
+/// `phase4.milestone` → `phase 4 milestone`: identifiers split into the words a
+/// query would use (the full-text tokenizer keeps `phase4` as one token).
+fn humanize_id(id: &str) -> String {
+    let mut out = String::new();
+    let mut prev: Option<char> = None;
+    for c in id.chars() {
+        let sep = matches!(c, '.' | '_' | '-');
+        let boundary = prev.is_some_and(|p| {
+            (p.is_alphabetic() && c.is_ascii_digit()) || (p.is_ascii_digit() && c.is_alphabetic())
+        });
+        if sep {
+            out.push(' ');
+        } else {
+            if boundary {
+                out.push(' ');
+            }
+            out.push(c);
+        }
+        prev = Some(c);
+    }
+    out
+}
+
+/// Sections of a TOML text: one per table header, nested by the header's dotted
+/// depth, named `title (id)` from the table's own keys when it has them.
+pub fn toml_sections(text: &str) -> Vec<(usize, Vec<String>)> {
+    let mut headers: Vec<(usize, usize, String, usize)> = Vec::new(); // (offset, depth, name, line index)
+    let lines: Vec<(usize, &str)> = {
+        let mut off = 0;
+        text.split_inclusive('\n')
+            .map(|l| {
+                let o = off;
+                off += l.len();
+                (o, l)
+            })
+            .collect()
+    };
+    for (i, (off, line)) in lines.iter().enumerate() {
+        let t = line.trim();
+        if t.starts_with('[') && t.ends_with(']') {
+            let name = t.trim_matches(|c| c == '[' || c == ']').trim().to_string();
+            headers.push((*off, name.matches('.').count() + 1, name, i));
+        }
+    }
+    let value = |from: usize, to: usize, key: &str| {
+        lines[from..to].iter().find_map(|(_, l)| {
+            let (k, v) = l.split_once('=')?;
+            (k.trim() == key).then(|| v.trim().trim_matches('"').to_string())
+        })
+    };
+    let mut path: Vec<(usize, String)> = Vec::new();
+    let mut out = Vec::new();
+    for (h, (off, depth, name, line)) in headers.iter().enumerate() {
+        let end = headers.get(h + 1).map_or(lines.len(), |n| n.3);
+        let label = match (
+            value(line + 1, end, "title"),
+            value(line + 1, end, "id").map(|id| humanize_id(&id)),
+        ) {
+            (Some(t), Some(id)) => format!("{t} ({id})"),
+            (Some(t), None) => t,
+            (None, Some(id)) => id,
+            (None, None) => name.clone(),
+        };
+        while path.last().is_some_and(|(d, _)| d >= depth) {
+            path.pop();
+        }
+        path.push((*depth, label));
+        out.push((*off, path.iter().map(|(_, l)| l.clone()).collect()));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn toml_tables_are_sections() {
+        let t = "title = \"x\"\n[[phases]]\nid = \"p4\"\ntitle = \"Embeddings\"\n[[phases.resources]]\ntitle = \"Paper\"\n[phases.milestone]\nid = \"p4.m\"\n[[phases]]\nid = \"p5\"\n";
+        let s = toml_sections(t);
+        let paths: Vec<String> = s.iter().map(|(_, p)| p.join(">")).collect();
+        assert_eq!(
+            paths,
+            [
+                "Embeddings (p 4)",
+                "Embeddings (p 4)>Paper",
+                "Embeddings (p 4)>p 4 m",
+                "p 5"
+            ]
+        );
+        assert!(t[s[0].0..].starts_with("[[phases]]"));
+    }
+
     use super::*;
 
     #[test]
@@ -177,9 +286,15 @@ mod tests {
 
     #[test]
     fn bad_inputs_give_reasons() {
-        assert!(extract(Kind::Text, b"  \n ", "e.txt").unwrap_err().contains("empty"));
-        assert!(extract(Kind::Text, b"ok \xff\xfe", "b.txt").unwrap_err().contains("UTF-8"));
-        assert!(extract(Kind::SquadJson, b"{\"a\":1}", "x.json").unwrap_err().contains("SQuAD"));
+        assert!(extract(Kind::Text, b"  \n ", "e.txt")
+            .unwrap_err()
+            .contains("empty"));
+        assert!(extract(Kind::Text, b"ok \xff\xfe", "b.txt")
+            .unwrap_err()
+            .contains("UTF-8"));
+        assert!(extract(Kind::SquadJson, b"{\"a\":1}", "x.json")
+            .unwrap_err()
+            .contains("SQuAD"));
         assert!(extract(Kind::Pdf, b"%PDF-1.4 garbage", "x.pdf").is_err());
     }
 }

@@ -102,7 +102,9 @@ pub fn ingest_paths(
                 Ok(e) if e.file_type().is_file() => add_file(&mut files, e.path()),
                 Ok(_) => {}
                 Err(e) => summary.skipped.push((
-                    e.path().map(|p| p.display().to_string()).unwrap_or_default(),
+                    e.path()
+                        .map(|p| p.display().to_string())
+                        .unwrap_or_default(),
                     format!("cannot be read: {e}"),
                 )),
             }
@@ -113,7 +115,10 @@ pub fn ingest_paths(
     for (source, (path, kind)) in &files {
         bar.set_message(short(source));
         let Some(kind) = kind else {
-            summary.skipped.push((source.clone(), "unsupported file type (ingest .md .txt .html .pdf, SQuAD .json)".into()));
+            summary.skipped.push((
+                source.clone(),
+                "unsupported file type (ingest .md .txt .html .pdf, SQuAD .json)".into(),
+            ));
             bar.inc(1);
             continue;
         };
@@ -121,14 +126,28 @@ pub fn ingest_paths(
         if size > opts.max_file_bytes {
             summary.skipped.push((
                 source.clone(),
-                format!("too large: {size} bytes > limit {} (raise it with --max-file-mb)", opts.max_file_bytes),
+                format!(
+                    "too large: {size} bytes > limit {} (raise it with --max-file-mb)",
+                    opts.max_file_bytes
+                ),
             ));
             bar.inc(1);
             continue;
         }
         match std::fs::read(path) {
-            Ok(bytes) => ingest_one(store, embedder, opts, &mut known, &mut summary, source, *kind, &bytes)?,
-            Err(e) => summary.skipped.push((source.clone(), format!("cannot be read: {e}"))),
+            Ok(bytes) => ingest_one(
+                store,
+                embedder,
+                opts,
+                &mut known,
+                &mut summary,
+                source,
+                *kind,
+                &bytes,
+            )?,
+            Err(e) => summary
+                .skipped
+                .push((source.clone(), format!("cannot be read: {e}"))),
         }
         bar.inc(1);
     }
@@ -136,7 +155,9 @@ pub fn ingest_paths(
     if opts.prune {
         let gone: Vec<String> = known
             .keys()
-            .filter(|s| !s.starts_with(BUILTIN_SCHEME) && !files.contains_key(*s) && !Path::new(s).exists())
+            .filter(|s| {
+                !s.starts_with(BUILTIN_SCHEME) && !files.contains_key(*s) && !Path::new(s).exists()
+            })
             .cloned()
             .collect();
         summary.removed += store.remove_documents(&opts.collection, &gone)?;
@@ -164,13 +185,26 @@ pub fn ingest_memory(
     let bar = progress_bar(opts.progress, docs.len() as u64);
     for d in docs {
         bar.set_message(short(&d.source));
-        ingest_one(store, embedder, opts, &mut known, &mut summary, &d.source, d.kind, &d.bytes)?;
+        ingest_one(
+            store,
+            embedder,
+            opts,
+            &mut known,
+            &mut summary,
+            &d.source,
+            d.kind,
+            &d.bytes,
+        )?;
         bar.inc(1);
     }
     bar.finish_and_clear();
     if exact {
         let keep: HashSet<&str> = docs.iter().map(|d| d.source.as_str()).collect();
-        let gone: Vec<String> = known.keys().filter(|s| !keep.contains(s.as_str())).cloned().collect();
+        let gone: Vec<String> = known
+            .keys()
+            .filter(|s| !keep.contains(s.as_str()))
+            .cloned()
+            .collect();
         summary.removed += store.remove_documents(&opts.collection, &gone)?;
     }
     summary.seconds = started.elapsed().as_secs_f64();
@@ -196,9 +230,11 @@ fn progress_bar(enabled: bool, len: u64) -> ProgressBar {
     }
     let bar = ProgressBar::new(len);
     bar.set_style(
-        ProgressStyle::with_template("{spinner} ingest [{bar:30}] {pos}/{len} files {elapsed} {wide_msg}")
-            .expect("valid template")
-            .progress_chars("=> "),
+        ProgressStyle::with_template(
+            "{spinner} ingest [{bar:30}] {pos}/{len} files {elapsed} {wide_msg}",
+        )
+        .expect("valid template")
+        .progress_chars("=> "),
     );
     bar
 }
@@ -207,7 +243,11 @@ fn short(source: &str) -> String {
     source.rsplit('/').next().unwrap_or(source).to_string()
 }
 
-/// The version of a document: its bytes, its kind, and how it is chunked.
+/// Bumped whenever extraction changes what text or sections a file yields, so
+/// that stored documents are re-extracted.
+pub const EXTRACT_VERSION: &str = "extract-v2";
+
+/// The version of a document: its bytes, its kind, how it is extracted and chunked.
 pub fn content_hash(bytes: &[u8], kind: Kind, cfg: &ChunkConfig) -> String {
     let mut h = Sha256::new();
     h.update(bytes);
@@ -215,6 +255,8 @@ pub fn content_hash(bytes: &[u8], kind: Kind, cfg: &ChunkConfig) -> String {
     h.update(kind.as_str().as_bytes());
     h.update([0u8]);
     h.update(cfg.tag().as_bytes());
+    h.update([0u8]);
+    h.update(EXTRACT_VERSION.as_bytes());
     hex::encode(h.finalize())
 }
 
@@ -240,13 +282,15 @@ fn ingest_one(
         Err(reason) => {
             // A document that became unreadable or empty must not keep serving stale chunks.
             if previous.is_some() {
-                summary.removed += store.remove_documents(&opts.collection, &[source.to_string()])?;
+                summary.removed +=
+                    store.remove_documents(&opts.collection, &[source.to_string()])?;
             }
             summary.skipped.push((source.to_string(), reason));
             return Ok(());
         }
     };
-    summary.chunks_embedded += index_document(store, embedder, opts, source, kind.as_str(), &hash, doc)?;
+    summary.chunks_embedded +=
+        index_document(store, embedder, opts, source, kind.as_str(), &hash, doc)?;
     if previous.is_some() {
         summary.changed += 1;
     } else {

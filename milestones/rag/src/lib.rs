@@ -5,6 +5,8 @@
 //! one SQLite file ([`store`]), retrieve with dense, BM25 or fused hybrid search
 //! ([`retrieve`]), and measure retrieval quality offline on SQuAD ([`eval`]).
 
+pub mod bench;
+pub mod builtin;
 pub mod chunk;
 pub mod embedder;
 pub mod error;
@@ -12,6 +14,7 @@ pub mod eval;
 pub mod extract;
 pub mod ingest;
 pub mod metrics;
+pub mod minilm;
 pub mod retrieve;
 pub mod squad;
 pub mod store;

@@ -35,7 +35,14 @@ pub fn mrr_at(j: &Judged, k: usize) -> f64 {
 
 pub fn ndcg_at(j: &Judged, k: usize) -> f64 {
     let gain = |i: usize| 1.0 / ((i as f64) + 2.0).log2();
-    let dcg: f64 = j.relevant.iter().take(k).enumerate().filter(|(_, &r)| r).map(|(i, _)| gain(i)).sum();
+    let dcg: f64 = j
+        .relevant
+        .iter()
+        .take(k)
+        .enumerate()
+        .filter(|(_, &r)| r)
+        .map(|(i, _)| gain(i))
+        .sum();
     let ideal: f64 = (0..j.total_relevant.min(k)).map(gain).sum();
     if ideal == 0.0 {
         0.0
@@ -73,8 +80,8 @@ mod tests {
         assert_eq!(hit_at(&a, 5), 1.0);
         assert!((mrr_at(&a, 10) - 1.0 / 3.0).abs() < 1e-12);
         assert!((ndcg_at(&a, 10) - 0.5).abs() < 1e-12); // 1/log2(4)
-        // Two relevant at ranks 1 and 4, two in the corpus:
-        // DCG = 1 + 1/log2(5); IDCG = 1 + 1/log2(3).
+                                                        // Two relevant at ranks 1 and 4, two in the corpus:
+                                                        // DCG = 1 + 1/log2(5); IDCG = 1 + 1/log2(3).
         let b = j(&[1, 0, 0, 1], 2);
         let want = (1.0 + 1.0 / 5f64.log2()) / (1.0 + 1.0 / 3f64.log2());
         assert!((ndcg_at(&b, 10) - want).abs() < 1e-12);

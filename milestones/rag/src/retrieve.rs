@@ -48,7 +48,9 @@ impl std::str::FromStr for Mode {
             "dense" => Ok(Mode::Dense),
             "bm25" => Ok(Mode::Bm25),
             "hybrid" => Ok(Mode::Hybrid),
-            _ => Err(RagError::Invalid(format!("unknown mode `{s}`: use dense, bm25 or hybrid"))),
+            _ => Err(RagError::Invalid(format!(
+                "unknown mode `{s}`: use dense, bm25 or hybrid"
+            ))),
         }
     }
 }
@@ -91,7 +93,11 @@ pub fn rrf(lists: &[Vec<i64>], k: f64) -> Vec<(i64, f64)> {
             *e += 1.0 / (k + rank0 as f64 + 1.0);
         }
     }
-    let mut fused: Vec<(usize, i64, f64)> = order.iter().enumerate().map(|(i, id)| (i, *id, score[id])).collect();
+    let mut fused: Vec<(usize, i64, f64)> = order
+        .iter()
+        .enumerate()
+        .map(|(i, id)| (i, *id, score[id]))
+        .collect();
     fused.sort_by(|a, b| b.2.total_cmp(&a.2).then(a.0.cmp(&b.0)));
     fused.into_iter().map(|(_, id, s)| (id, s)).collect()
 }
@@ -106,11 +112,17 @@ pub fn mmr(rel: &[f32], vecs: &[Vec<f32>], k: usize, lambda: f32) -> Vec<usize> 
             .iter()
             .enumerate()
             .map(|(pos, &i)| {
-                let redundancy = picked.iter().map(|&p| dot(&vecs[i], &vecs[p])).fold(f32::NEG_INFINITY, f32::max);
+                let redundancy = picked
+                    .iter()
+                    .map(|&p| dot(&vecs[i], &vecs[p]))
+                    .fold(f32::NEG_INFINITY, f32::max);
                 let redundancy = if picked.is_empty() { 0.0 } else { redundancy };
                 (pos, lambda * rel[i] - (1.0 - lambda) * redundancy)
             })
-            .fold((0, f32::NEG_INFINITY), |acc, x| if x.1 > acc.1 { x } else { acc });
+            .fold(
+                (0, f32::NEG_INFINITY),
+                |acc, x| if x.1 > acc.1 { x } else { acc },
+            );
         picked.push(left.remove(best_pos));
     }
     picked
@@ -125,41 +137,41 @@ pub fn search_with_vector(
     opts: &SearchOptions,
 ) -> Result<Vec<Hit>> {
     let prefix = opts.source_prefix.as_deref();
-    let want = if opts.mmr_lambda.is_some() { opts.pool.max(opts.k) } else { opts.k };
-    let need_vec = || qvec.ok_or_else(|| RagError::Invalid("dense retrieval needs the query vector".into()));
-    let mut hits = match opts.mode {
+    let want = if opts.mmr_lambda.is_some() {
+        opts.pool.max(opts.k)
+    } else {
+        opts.k
+    };
+    let need_vec =
+        || qvec.ok_or_else(|| RagError::Invalid("dense retrieval needs the query vector".into()));
+    let mut scored: Vec<(i64, f64)> = match opts.mode {
         Mode::Dense => store.dense_search(collection, need_vec()?, want, prefix)?,
         Mode::Bm25 => store.bm25_search(collection, query, want, prefix)?,
         Mode::Hybrid => {
             let pool = opts.pool.max(want);
             let dense = store.dense_search(collection, need_vec()?, pool, prefix)?;
             let bm25 = store.bm25_search(collection, query, pool, prefix)?;
-            let ids = |h: &[Hit]| h.iter().map(|h| h.chunk_id).collect::<Vec<_>>();
-            let fused = rrf(&[ids(&dense), ids(&bm25)], RRF_K);
-            let mut by_id: HashMap<i64, Hit> = dense.into_iter().chain(bm25).map(|h| (h.chunk_id, h)).collect();
+            let ids = |l: &[(i64, f64)]| l.iter().map(|h| h.0).collect::<Vec<_>>();
+            let mut fused = rrf(&[ids(&dense), ids(&bm25)], RRF_K);
+            fused.truncate(want);
             fused
-                .into_iter()
-                .take(want)
-                .filter_map(|(id, s)| {
-                    by_id.remove(&id).map(|mut h| {
-                        h.score = s;
-                        h
-                    })
-                })
-                .collect()
         }
     };
     if let Some(lambda) = opts.mmr_lambda {
         if let Some(q) = qvec {
-            let ids: Vec<i64> = hits.iter().map(|h| h.chunk_id).collect();
+            let ids: Vec<i64> = scored.iter().map(|h| h.0).collect();
             let vecs = store.vectors(collection, &ids)?;
-            let rel: Vec<f32> = vecs.iter().map(|v| v.iter().zip(q).map(|(a, b)| a * b).sum()).collect();
+            let rel: Vec<f32> = vecs
+                .iter()
+                .map(|v| v.iter().zip(q).map(|(a, b)| a * b).sum())
+                .collect();
             let order = mmr(&rel, &vecs, opts.k, lambda);
-            let mut slots: Vec<Option<Hit>> = hits.into_iter().map(Some).collect();
-            hits = order.into_iter().filter_map(|i| slots[i].take()).collect();
+            scored = order.into_iter().map(|i| scored[i]).collect();
         }
     }
-    hits.truncate(opts.k);
+    scored.truncate(opts.k);
+    // Only the final k are read back from the store.
+    let hits = store.hits(&scored)?;
     Ok(hits)
 }
 
@@ -172,7 +184,9 @@ pub fn search(
     opts: &SearchOptions,
 ) -> Result<Vec<Hit>> {
     if query.trim().is_empty() {
-        return Err(RagError::Invalid("the query is empty: pass some words to search for".into()));
+        return Err(RagError::Invalid(
+            "the query is empty: pass some words to search for".into(),
+        ));
     }
     let info = store
         .collection(collection)?

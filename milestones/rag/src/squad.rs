@@ -113,3 +113,7 @@ pub fn corpus(file: &SquadFile, articles: Option<usize>) -> SquadCorpus {
         questions,
     }
 }
+
+/// The shipped evaluation subset (`data/squad/squad_dev_subset.json`, 10
+/// articles of the SQuAD v1.1 dev set, CC BY-SA 4.0; see its PROVENANCE.md).
+pub const SHIPPED: &str = include_str!("../../../data/squad/squad_dev_subset.json");

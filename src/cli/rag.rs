@@ -1,0 +1,566 @@
+//! `roadmap rag`: the phase 5 knowledge base: ingest documents, search them
+//! (dense, BM25 or hybrid), evaluate retrieval on SQuAD, benchmark latency.
+//!
+//! The library is `roadmap-rag`; this file resolves paths (store file, model
+//! directory), loads the embedder and prints results.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use comfy_table::{presets::UTF8_FULL_CONDENSED, Table};
+use roadmap_rag::eval::{evaluate, EvalOptions, EvalReport};
+use roadmap_rag::ingest::{ingest_paths, IngestOptions, IngestSummary, BUILTIN_SCHEME};
+use roadmap_rag::retrieve::{search, Mode, SearchOptions};
+use roadmap_rag::{builtin, HashEmbedder, SqliteStore, TextEmbedder, VectorStore};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    cmd: Cmd,
+    /// The knowledge-base file (SQLite). Default: rag.sqlite in the data directory.
+    #[arg(long, global = true, value_name = "PATH")]
+    store: Option<PathBuf>,
+    /// Embedding model: `minilm` (all-MiniLM-L6-v2, phase 4's embedder) or `hash`
+    /// (feature-hashed bag of words: lexical only, needs no model files).
+    #[arg(long, global = true, value_enum, default_value_t = EmbedderChoice::Minilm)]
+    embedder: EmbedderChoice,
+    /// Directory holding model.safetensors, tokenizer.json and config.json of
+    /// all-MiniLM-L6-v2. Default: the asset cache (fetched on first use).
+    #[arg(long, global = true, value_name = "DIR")]
+    model_dir: Option<PathBuf>,
+    /// Threads for the embedder (default: all cores).
+    #[arg(long, global = true)]
+    threads: Option<usize>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum EmbedderChoice {
+    Minilm,
+    Hash,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum ModeArg {
+    Dense,
+    Bm25,
+    Hybrid,
+}
+
+impl From<ModeArg> for Mode {
+    fn from(m: ModeArg) -> Mode {
+        match m {
+            ModeArg::Dense => Mode::Dense,
+            ModeArg::Bm25 => Mode::Bm25,
+            ModeArg::Hybrid => Mode::Hybrid,
+        }
+    }
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum Cmd {
+    /// Ingest files and folders (.md .txt .html .pdf, SQuAD .json) into a collection
+    Ingest(IngestArgs),
+    /// Search a collection (default: the roadmap's own documents)
+    Search(SearchArgs),
+    /// Evaluate retrieval on a SQuAD-format file: hit@1, hit@5, MRR@10, nDCG@10 per mode
+    Eval(EvalArgs),
+    /// Measure retrieval latency over a generated collection (default 10,000 chunks)
+    Bench(BenchArgs),
+    /// List the collections in the store
+    List(ListArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct IngestArgs {
+    /// Files and folders to ingest (folders are walked recursively, hidden entries skipped).
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+    /// The collection to ingest into.
+    #[arg(long, default_value = "default")]
+    collection: String,
+    /// Remove documents whose files no longer exist.
+    #[arg(long)]
+    prune: bool,
+    /// Drop the collection first and embed everything again (to switch embedding model).
+    #[arg(long)]
+    reembed: bool,
+    /// Skip files larger than this many MiB.
+    #[arg(long, default_value_t = 64)]
+    max_file_mb: u64,
+    /// Print one JSON object instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, clap::Args)]
+struct SearchArgs {
+    /// What to search for.
+    #[arg(required = true, num_args = 1..)]
+    query: Vec<String>,
+    /// How many results.
+    #[arg(short, long, default_value_t = 5)]
+    k: usize,
+    /// Retrieval: dense vectors, BM25 full text, or both fused by reciprocal rank (k = 60).
+    #[arg(long, value_enum, default_value_t = ModeArg::Hybrid)]
+    mode: ModeArg,
+    /// Re-rank for diversity with maximal marginal relevance.
+    #[arg(long)]
+    mmr: bool,
+    /// MMR trade-off: 1 = relevance only, 0 = diversity only.
+    #[arg(long, default_value_t = 0.5)]
+    mmr_lambda: f32,
+    /// Only results whose source path starts with this (a folder, or `milestones/` in the built-in base).
+    #[arg(long, value_name = "PREFIX")]
+    source: Option<String>,
+    /// The collection to search (`roadmap` is the built-in knowledge base, indexed on first use).
+    #[arg(long, default_value = builtin::COLLECTION)]
+    collection: String,
+    /// Print one JSON object.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, clap::Args)]
+struct EvalArgs {
+    /// A SQuAD-format JSON file (default: the shipped 10-article subset of the SQuAD v1.1 dev set).
+    #[arg(long, value_name = "FILE")]
+    squad: Option<PathBuf>,
+    /// Use only the first N articles.
+    #[arg(long)]
+    articles: Option<usize>,
+    /// Modes to evaluate (repeatable; default: all three).
+    #[arg(long, value_enum)]
+    mode: Vec<ModeArg>,
+    /// Print one JSON object.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, clap::Args)]
+struct BenchArgs {
+    /// Chunks in the generated collection.
+    #[arg(long, default_value_t = 10_000)]
+    chunks: usize,
+    /// Queries timed per mode (questions of the shipped SQuAD subset).
+    #[arg(long, default_value_t = 500)]
+    queries: usize,
+    /// Print one JSON object.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, clap::Args)]
+struct ListArgs {
+    /// Print one JSON object.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(args: Args, g: &crate::cli::Globals) -> Result<()> {
+    let store_path = match &args.store {
+        Some(p) => p.clone(),
+        None => g.data_dir()?.join("rag.sqlite"),
+    };
+    match &args.cmd {
+        Cmd::Ingest(a) => ingest_cmd(&args, a, &store_path, g),
+        Cmd::Search(a) => search_cmd(&args, a, &store_path, g),
+        Cmd::Eval(a) => eval_cmd(&args, a, g),
+        Cmd::Bench(a) => bench_cmd(&args, a, g),
+        Cmd::List(a) => list_cmd(a, &store_path),
+    }
+}
+
+/// Loads the chosen embedder.
+fn load_embedder(args: &Args, cache_dir: &Path) -> Result<Box<dyn TextEmbedder>> {
+    load_embedder_with(
+        args.embedder == EmbedderChoice::Hash,
+        args.model_dir.as_deref(),
+        args.threads,
+        cache_dir,
+    )
+}
+
+/// Loads all-MiniLM-L6-v2 (from `model_dir` or the asset cache), or the hashing embedder.
+pub fn load_embedder_with(
+    hash: bool,
+    model_dir: Option<&Path>,
+    threads: Option<usize>,
+    cache_dir: &Path,
+) -> Result<Box<dyn TextEmbedder>> {
+    if hash {
+        return Ok(Box::new(HashEmbedder::default()));
+    }
+    let dir = match model_dir {
+        Some(d) => d.to_path_buf(),
+        None => roadmap_common::assets::ensure(cache_dir, "all-minilm-l6-v2")
+            .context("cannot get the all-MiniLM-L6-v2 model (pass --model-dir DIR, or --embedder hash to work without a model)")?,
+    };
+    let mut opts = roadmap_embed::EmbedderOptions::default();
+    if let Some(t) = threads {
+        opts.threads = t;
+    }
+    let emb = roadmap_embed::Embedder::load(&dir, opts)
+        .with_context(|| format!("cannot load the embedding model from {}", dir.display()))?;
+    Ok(Box::new(emb))
+}
+
+fn open_store(path: &Path) -> Result<SqliteStore> {
+    SqliteStore::open(path)
+        .with_context(|| format!("cannot open the knowledge base {}", path.display()))
+}
+
+/// A source as the user knows it: relative to the current directory when below it.
+fn display_source(source: &str) -> String {
+    if let Some(rest) = source.strip_prefix(BUILTIN_SCHEME) {
+        return rest.to_string();
+    }
+    std::env::current_dir()
+        .ok()
+        .and_then(|cwd| {
+            Path::new(source)
+                .strip_prefix(cwd)
+                .ok()
+                .map(|p| p.display().to_string())
+        })
+        .unwrap_or_else(|| source.to_string())
+}
+
+fn ingest_cmd(
+    args: &Args,
+    a: &IngestArgs,
+    store_path: &Path,
+    g: &crate::cli::Globals,
+) -> Result<()> {
+    for p in &a.paths {
+        if !p.exists() {
+            bail!(
+                "{} does not exist: pass files or folders to ingest",
+                p.display()
+            );
+        }
+    }
+    let embedder = load_embedder(args, &g.cache_dir())?;
+    let mut store = open_store(store_path)?;
+    if a.reembed {
+        store
+            .drop_collection(&a.collection)
+            .context("cannot drop the collection for re-embedding")?;
+    }
+    let opts = IngestOptions {
+        collection: a.collection.clone(),
+        prune: a.prune,
+        max_file_bytes: a.max_file_mb.saturating_mul(1024 * 1024),
+        progress: !a.json,
+        ..Default::default()
+    };
+    let summary =
+        ingest_paths(&mut store, embedder.as_ref(), &a.paths, &opts).with_context(|| {
+            format!(
+                "ingest into collection `{}` of {} failed",
+                a.collection,
+                store_path.display()
+            )
+        })?;
+    if a.json {
+        println!("{}", serde_json::to_string(&summary)?);
+    } else {
+        print_summary(&summary, store_path);
+    }
+    Ok(())
+}
+
+fn print_summary(s: &IngestSummary, store_path: &Path) {
+    println!(
+        "collection `{}` in {} (model {})",
+        s.collection,
+        store_path.display(),
+        s.model_id
+    );
+    let mut t = Table::new();
+    t.load_preset(UTF8_FULL_CONDENSED);
+    t.set_header([
+        "added",
+        "changed",
+        "unchanged",
+        "removed",
+        "skipped",
+        "chunks embedded",
+        "seconds",
+        "chunks/s",
+    ]);
+    t.add_row([
+        s.added.to_string(),
+        s.changed.to_string(),
+        s.unchanged.to_string(),
+        s.removed.to_string(),
+        s.skipped.len().to_string(),
+        s.chunks_embedded.to_string(),
+        format!("{:.2}", s.seconds),
+        format!("{:.1}", s.chunks_embedded as f64 / s.seconds.max(1e-9)),
+    ]);
+    println!("{t}");
+    if !s.skipped.is_empty() {
+        println!("skipped:");
+        for (path, reason) in s.skipped.iter().take(50) {
+            println!("  {}: {reason}", display_source(path));
+        }
+        if s.skipped.len() > 50 {
+            println!(
+                "  ... and {} more (use --json for the full list)",
+                s.skipped.len() - 50
+            );
+        }
+    }
+}
+
+fn search_cmd(
+    args: &Args,
+    a: &SearchArgs,
+    store_path: &Path,
+    g: &crate::cli::Globals,
+) -> Result<()> {
+    let query = a.query.join(" ");
+    if a.k == 0 {
+        bail!("-k must be at least 1");
+    }
+    if !(0.0..=1.0).contains(&a.mmr_lambda) {
+        bail!("--mmr-lambda must be between 0 and 1, got {}", a.mmr_lambda);
+    }
+    let embedder = load_embedder(args, &g.cache_dir())?;
+    let mut store = open_store(store_path)?;
+    if a.collection == builtin::COLLECTION {
+        let s = builtin::ensure(&mut store, embedder.as_ref(), !a.json)
+            .context("cannot index the built-in knowledge base")?;
+        if s.added + s.changed + s.removed > 0 && !a.json {
+            eprintln!(
+                "indexed the built-in knowledge base: {} documents added, {} changed, {} removed ({} chunks)",
+                s.added, s.changed, s.removed, s.chunks_embedded
+            );
+        }
+    }
+    let source_prefix = a.source.as_ref().map(|p| resolve_prefix(p, &a.collection));
+    let opts = SearchOptions {
+        k: a.k,
+        mode: a.mode.into(),
+        mmr_lambda: a.mmr.then_some(a.mmr_lambda),
+        source_prefix,
+        ..Default::default()
+    };
+    let hits = search(&store, embedder.as_ref(), &a.collection, &query, &opts)?;
+    if a.json {
+        let hits: Vec<_> = hits
+            .iter()
+            .enumerate()
+            .map(|(i, h)| {
+                serde_json::json!({
+                    "rank": i + 1, "score": h.score, "source": h.source, "start": h.start, "end": h.end,
+                    "line_start": h.line_start, "line_end": h.line_end, "heading": h.heading, "text": h.text,
+                })
+            })
+            .collect();
+        let out = serde_json::json!({
+            "query": query, "collection": a.collection, "mode": Mode::from(a.mode).as_str(),
+            "mmr": a.mmr, "model_id": embedder.model_id(), "hits": hits,
+        });
+        println!("{out}");
+        return Ok(());
+    }
+    if hits.is_empty() {
+        println!("no results for {query:?} in collection `{}`", a.collection);
+    }
+    for (i, h) in hits.iter().enumerate() {
+        let heading = if h.heading.is_empty() {
+            String::new()
+        } else {
+            format!("  ({})", h.heading.join(" > "))
+        };
+        println!(
+            "[{}] {:.4}  {}:{}-{}{heading}",
+            i + 1,
+            h.score,
+            display_source(&h.source),
+            h.line_start,
+            h.line_end
+        );
+        let text: String = h.text.chars().take(400).collect();
+        let more = if h.text.chars().count() > 400 {
+            " …"
+        } else {
+            ""
+        };
+        for line in text.lines().filter(|l| !l.trim().is_empty()) {
+            println!("    {line}");
+        }
+        if !more.is_empty() {
+            println!("    …");
+        }
+        println!();
+    }
+    Ok(())
+}
+
+/// The stored form of a `--source` prefix: built-in sources carry `roadmap:`,
+/// file sources are absolute paths.
+fn resolve_prefix(prefix: &str, collection: &str) -> String {
+    if prefix.starts_with(BUILTIN_SCHEME) || Path::new(prefix).is_absolute() {
+        return prefix.to_string();
+    }
+    if collection == builtin::COLLECTION {
+        return format!("{BUILTIN_SCHEME}{prefix}");
+    }
+    let joined = std::env::current_dir()
+        .map(|d| d.join(prefix))
+        .unwrap_or_else(|_| PathBuf::from(prefix));
+    let abs = std::fs::canonicalize(&joined).unwrap_or(joined);
+    let mut s = abs.display().to_string();
+    // `docs/` must not also match `docs-old/`.
+    if prefix.ends_with('/') && !s.ends_with('/') {
+        s.push('/');
+    }
+    s
+}
+
+/// Reads the SQuAD file (or the shipped subset) for evaluation.
+pub fn load_squad(path: Option<&Path>) -> Result<roadmap_rag::squad::SquadFile> {
+    match path {
+        Some(p) => {
+            let bytes = std::fs::read(p)
+                .with_context(|| format!("cannot read the SQuAD file {}", p.display()))?;
+            Ok(roadmap_rag::squad::parse(&bytes, &p.display().to_string())?)
+        }
+        None => Ok(roadmap_rag::squad::parse(
+            roadmap_rag::squad::SHIPPED.as_bytes(),
+            "the shipped SQuAD subset",
+        )?),
+    }
+}
+
+fn eval_cmd(args: &Args, a: &EvalArgs, g: &crate::cli::Globals) -> Result<()> {
+    if a.articles == Some(0) {
+        bail!("--articles must be at least 1");
+    }
+    let file = load_squad(a.squad.as_deref())?;
+    let embedder = load_embedder(args, &g.cache_dir())?;
+    let mut opts = EvalOptions {
+        articles: a.articles,
+        progress: !a.json,
+        ..Default::default()
+    };
+    if !a.mode.is_empty() {
+        opts.modes = a.mode.iter().map(|&m| m.into()).collect();
+        opts.modes.dedup();
+    }
+    let report = evaluate(&file, embedder.as_ref(), &opts)?;
+    if a.json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        print_eval(&report);
+    }
+    Ok(())
+}
+
+/// The evaluation as a table (shared with the `rag-eval` runner).
+pub fn print_eval(r: &EvalReport) {
+    println!(
+        "SQuAD retrieval evaluation: {} articles, {} paragraphs → {} chunks, {} questions; model {}",
+        r.articles, r.paragraphs, r.chunks, r.questions, r.model_id
+    );
+    println!(
+        "ingest {:.1} s ({:.1} chunks/s); embedding one question: {:.2} ms (batched); latencies below exclude it",
+        r.ingest_seconds, r.ingest_chunks_per_second, r.query_embed_ms_mean
+    );
+    let mut t = Table::new();
+    t.load_preset(UTF8_FULL_CONDENSED);
+    t.set_header([
+        "mode", "hit@1", "hit@5", "MRR@10", "nDCG@10", "p50 ms", "p95 ms", "p99 ms",
+    ]);
+    for m in &r.modes {
+        t.add_row([
+            m.mode.as_str().to_string(),
+            format!("{:.4}", m.hit_at_1),
+            format!("{:.4}", m.hit_at_5),
+            format!("{:.4}", m.mrr_at_10),
+            format!("{:.4}", m.ndcg_at_10),
+            format!("{:.2}", m.latency_ms_p50),
+            format!("{:.2}", m.latency_ms_p95),
+            format!("{:.2}", m.latency_ms_p99),
+        ]);
+    }
+    println!("{t}");
+}
+
+fn bench_cmd(args: &Args, a: &BenchArgs, g: &crate::cli::Globals) -> Result<()> {
+    if a.chunks == 0 || a.queries == 0 {
+        bail!("--chunks and --queries must be at least 1");
+    }
+    let embedder = load_embedder(args, &g.cache_dir())?;
+    let path =
+        std::env::temp_dir().join(format!("roadmap-rag-bench-{}.sqlite", std::process::id()));
+    let opts = roadmap_rag::bench::BenchOptions {
+        chunks: a.chunks,
+        queries: a.queries,
+        progress: !a.json,
+        ..Default::default()
+    };
+    let result = roadmap_rag::bench::run(embedder.as_ref(), &path, &opts);
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+    let r = result?;
+    if a.json {
+        println!("{}", serde_json::to_string(&r)?);
+        return Ok(());
+    }
+    println!(
+        "{} chunks ({}), ingest {:.1} s = {:.0} chunks/s; vectors loaded in {:.1} ms; one query embedding {:.2} ms",
+        r.chunks, r.model_id, r.ingest_seconds, r.ingest_chunks_per_second, r.vector_load_ms, r.query_embed_ms_mean
+    );
+    let mut t = Table::new();
+    t.load_preset(UTF8_FULL_CONDENSED);
+    t.set_header(["mode", "queries", "p50 ms", "p95 ms", "p99 ms", "mean ms"]);
+    for m in &r.modes {
+        t.add_row([
+            m.mode.as_str().to_string(),
+            r.queries.to_string(),
+            format!("{:.2}", m.p50_ms),
+            format!("{:.2}", m.p95_ms),
+            format!("{:.2}", m.p99_ms),
+            format!("{:.2}", m.mean_ms),
+        ]);
+    }
+    println!("{t}");
+    Ok(())
+}
+
+fn list_cmd(a: &ListArgs, store_path: &Path) -> Result<()> {
+    let store = open_store(store_path)?;
+    let cols = store.collections()?;
+    if a.json {
+        println!(
+            "{}",
+            serde_json::json!({ "store": store_path, "collections": cols })
+        );
+        return Ok(());
+    }
+    if cols.is_empty() {
+        println!(
+            "no collections in {} yet (`roadmap rag ingest PATH...`)",
+            store_path.display()
+        );
+        return Ok(());
+    }
+    let mut t = Table::new();
+    t.load_preset(UTF8_FULL_CONDENSED);
+    t.set_header(["collection", "model", "dim", "documents", "chunks"]);
+    for c in cols {
+        t.add_row([
+            c.name,
+            c.model_id,
+            c.dim.to_string(),
+            c.documents.to_string(),
+            c.chunks.to_string(),
+        ]);
+    }
+    println!("{t}");
+    Ok(())
+}

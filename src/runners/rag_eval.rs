@@ -1,0 +1,146 @@
+//! Phase 5 runner `rag-eval`: retrieval quality of the knowledge base on the
+//! shipped SQuAD subset (or any SQuAD-format file), every mode in one run.
+//!
+//! Reported metrics: `hit_at_1`, `hit_at_5`, `mrr_at_10`, `ndcg_at_10` for hybrid
+//! retrieval (the default mode), the same four prefixed `dense_`, `bm25_` and
+//! `hybrid_`, search latency percentiles per mode, and ingest throughput.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::Parser;
+use roadmap_rag::eval::{evaluate, EvalOptions};
+use roadmap_rag::retrieve::Mode;
+
+use super::{RunContext, RunOutcome, Runner};
+
+pub struct RagEval;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "roadmap run <PHASE>",
+    about = "Evaluate retrieval (dense, BM25, hybrid) on SQuAD"
+)]
+struct Args {
+    /// A SQuAD-format JSON file (default: the shipped 10-article subset of the SQuAD v1.1 dev set).
+    #[arg(long, value_name = "FILE")]
+    squad: Option<PathBuf>,
+    /// Use only the first N articles.
+    #[arg(long)]
+    articles: Option<usize>,
+    /// Use the feature-hashing embedder instead of all-MiniLM-L6-v2 (no model files; lexical only).
+    #[arg(long)]
+    hash_embedder: bool,
+    /// Directory of all-MiniLM-L6-v2 (default: the asset cache).
+    #[arg(long, value_name = "DIR")]
+    model_dir: Option<PathBuf>,
+    /// Threads for the embedder (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Print one JSON object.
+    #[arg(long)]
+    json: bool,
+}
+
+const METRICS: &[&str] = &[
+    "hit_at_1",
+    "hit_at_5",
+    "mrr_at_10",
+    "ndcg_at_10",
+    "dense_hit_at_1",
+    "dense_hit_at_5",
+    "dense_mrr_at_10",
+    "dense_ndcg_at_10",
+    "bm25_hit_at_1",
+    "bm25_hit_at_5",
+    "bm25_mrr_at_10",
+    "bm25_ndcg_at_10",
+    "hybrid_hit_at_1",
+    "hybrid_hit_at_5",
+    "hybrid_mrr_at_10",
+    "hybrid_ndcg_at_10",
+    "dense_latency_ms_p50",
+    "dense_latency_ms_p95",
+    "bm25_latency_ms_p50",
+    "bm25_latency_ms_p95",
+    "hybrid_latency_ms_p50",
+    "hybrid_latency_ms_p95",
+    "ingest_chunks_per_second",
+    "questions",
+];
+
+impl Runner for RagEval {
+    fn name(&self) -> &'static str {
+        "rag-eval"
+    }
+
+    fn metrics(&self) -> &'static [&'static str] {
+        METRICS
+    }
+
+    fn run(&self, ctx: &RunContext, args: &[OsString]) -> Result<RunOutcome> {
+        let args = Args::try_parse_from(
+            std::iter::once(OsString::from("rag-eval")).chain(args.iter().cloned()),
+        )?;
+        if args.articles == Some(0) {
+            anyhow::bail!("--articles must be at least 1");
+        }
+        let file = crate::cli::rag::load_squad(args.squad.as_deref())?;
+        let embedder = crate::cli::rag::load_embedder_with(
+            args.hash_embedder,
+            args.model_dir.as_deref(),
+            args.threads,
+            &ctx.cache_dir,
+        )?;
+        let opts = EvalOptions {
+            articles: args.articles,
+            progress: !args.json,
+            ..Default::default()
+        };
+        let report = evaluate(&file, embedder.as_ref(), &opts)?;
+        std::fs::write(
+            ctx.artifact_dir.join("rag_eval.json"),
+            serde_json::to_vec_pretty(&report)?,
+        )?;
+        if args.json {
+            println!("{}", serde_json::to_string(&report)?);
+        } else {
+            crate::cli::rag::print_eval(&report);
+        }
+        let mut outcome = RunOutcome {
+            params: serde_json::json!({
+                "squad": args.squad.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "data/squad/squad_dev_subset.json".into()),
+                "articles": report.articles,
+                "model": report.model_id,
+                "chunk_max_tokens": opts.ingest.chunking.max_tokens,
+                "chunk_overlap_tokens": opts.ingest.chunking.overlap_tokens,
+                "rrf_k": roadmap_rag::retrieve::RRF_K,
+                "pool": opts.pool,
+            }),
+            ..Default::default()
+        };
+        let m = &mut outcome.metrics;
+        for r in &report.modes {
+            let p = r.mode.as_str();
+            m.insert(format!("{p}_hit_at_1"), r.hit_at_1);
+            m.insert(format!("{p}_hit_at_5"), r.hit_at_5);
+            m.insert(format!("{p}_mrr_at_10"), r.mrr_at_10);
+            m.insert(format!("{p}_ndcg_at_10"), r.ndcg_at_10);
+            m.insert(format!("{p}_latency_ms_p50"), r.latency_ms_p50);
+            m.insert(format!("{p}_latency_ms_p95"), r.latency_ms_p95);
+            if r.mode == Mode::Hybrid {
+                m.insert("hit_at_1".into(), r.hit_at_1);
+                m.insert("hit_at_5".into(), r.hit_at_5);
+                m.insert("mrr_at_10".into(), r.mrr_at_10);
+                m.insert("ndcg_at_10".into(), r.ndcg_at_10);
+            }
+        }
+        m.insert(
+            "ingest_chunks_per_second".into(),
+            report.ingest_chunks_per_second,
+        );
+        m.insert("questions".into(), report.questions as f64);
+        Ok(outcome)
+    }
+}
