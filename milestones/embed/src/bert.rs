@@ -74,7 +74,7 @@ impl BertConfig {
             path: path.to_path_buf(),
             reason: format!("config.json is not a BERT config: {e}"),
         })?;
-        if cfg.hidden_size % cfg.num_attention_heads != 0 {
+        if !cfg.hidden_size.is_multiple_of(cfg.num_attention_heads) {
             return Err(EmbedError::BadModel {
                 path: path.to_path_buf(),
                 reason: format!(
@@ -305,6 +305,13 @@ struct SendPtr(*mut f32);
 unsafe impl Send for SendPtr {}
 unsafe impl Sync for SendPtr {}
 
+impl SendPtr {
+    /// A method (not `.0`) so closures capture the whole `Send` wrapper, not the raw field.
+    fn get(self) -> *mut f32 {
+        self.0
+    }
+}
+
 #[derive(Clone, Copy, PartialEq)]
 enum Epilogue {
     Bias,
@@ -488,12 +495,11 @@ impl BertWeights {
                         gemm::Parallelism::None,
                     );
                     kernels::softmax_rows(&mut scores, len);
-                    let ctx_ptr = ctx_ptr;
                     gemm::gemm(
                         len,
                         d,
                         len,
-                        ctx_ptr.0.add(row0 * h + hd * d),
+                        ctx_ptr.get().add(row0 * h + hd * d),
                         1,
                         h as isize,
                         false,

@@ -85,7 +85,8 @@ pub fn gelu(x: f32) -> f32 {
 pub fn exp_neg(x_in: f32) -> f32 {
     let x = x_in.max(-87.0);
     let n = (x * std::f32::consts::LOG2_E).round();
-    let r = n.mul_add(-0.693_359_375, x);
+    // ln 2 ≈ 355/512 (exact in a float) + 2.121944e-4.
+    let r = n.mul_add(-(355.0 / 512.0), x);
     let r = n.mul_add(2.121_944_4e-4, r);
     let mut p = 1.987_569_1e-4_f32;
     p = p.mul_add(r, 1.398_199_9e-3);

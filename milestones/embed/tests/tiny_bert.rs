@@ -22,6 +22,9 @@ const WORDS: &[&str] = &[
     "data", "fast", "slow", "##s", "##ing", "big", "small",
 ];
 
+/// Tensors by name: values and shape.
+type Weights = HashMap<String, (Vec<f32>, Vec<usize>)>;
+
 struct Rng(u64);
 impl Rng {
     fn next(&mut self) -> f32 {
@@ -37,7 +40,7 @@ impl Rng {
 }
 
 /// All weights by name, PyTorch layouts (`[out, in]` for dense layers).
-fn random_weights(seed: u64) -> HashMap<String, (Vec<f32>, Vec<usize>)> {
+fn random_weights(seed: u64) -> Weights {
     let vocab = 5 + WORDS.len();
     let mut r = Rng(seed);
     let mut w = HashMap::new();
@@ -95,7 +98,7 @@ fn random_weights(seed: u64) -> HashMap<String, (Vec<f32>, Vec<usize>)> {
     w
 }
 
-fn write_model(dir: &Path, weights: &HashMap<String, (Vec<f32>, Vec<usize>)>) {
+fn write_model(dir: &Path, weights: &Weights) {
     let tensors: HashMap<String, Tensor> = weights
         .iter()
         .map(|(k, (v, s))| {
@@ -166,11 +169,7 @@ fn erf(x: f64) -> f64 {
     sum * 2.0 / std::f64::consts::PI.sqrt()
 }
 
-fn linear(
-    w: &HashMap<String, (Vec<f32>, Vec<usize>)>,
-    name: &str,
-    x: &[Vec<f64>],
-) -> Vec<Vec<f64>> {
+fn linear(w: &Weights, name: &str, x: &[Vec<f64>]) -> Vec<Vec<f64>> {
     let (wt, shape) = &w[&format!("{name}.weight")];
     let (b, _) = &w[&format!("{name}.bias")];
     let (out, inp) = (shape[0], shape[1]);
@@ -188,7 +187,7 @@ fn linear(
         .collect()
 }
 
-fn layer_norm(w: &HashMap<String, (Vec<f32>, Vec<usize>)>, name: &str, x: &mut [Vec<f64>]) {
+fn layer_norm(w: &Weights, name: &str, x: &mut [Vec<f64>]) {
     let g = &w[&format!("{name}.weight")].0;
     let b = &w[&format!("{name}.bias")].0;
     for row in x.iter_mut() {
@@ -202,10 +201,7 @@ fn layer_norm(w: &HashMap<String, (Vec<f32>, Vec<usize>)>, name: &str, x: &mut [
 }
 
 /// sentence-transformers' way: pad to the longest, mask, mean-pool over the mask.
-fn padded_reference(
-    w: &HashMap<String, (Vec<f32>, Vec<usize>)>,
-    batch: &[Vec<u32>],
-) -> Vec<Vec<f64>> {
+fn padded_reference(w: &Weights, batch: &[Vec<u32>]) -> Vec<Vec<f64>> {
     let len = batch.iter().map(|s| s.len()).max().unwrap();
     let d = H / HEADS;
     batch
@@ -296,7 +292,7 @@ fn cos(a: &[f32], b: &[f64]) -> f64 {
     ab / (aa.sqrt() * bb.sqrt())
 }
 
-fn setup() -> (tempfile::TempDir, HashMap<String, (Vec<f32>, Vec<usize>)>) {
+fn setup() -> (tempfile::TempDir, Weights) {
     let dir = tempfile::tempdir().unwrap();
     let w = random_weights(7);
     write_model(dir.path(), &w);
