@@ -51,7 +51,10 @@ pub fn run(args: Args, g: &Globals) -> Result<ExitCode> {
     if let Err(e) = roadmap_serve::init_json_logging() {
         eprintln!("warning: logging not initialised: {e}");
     }
-    let config = ServerConfig { inline_max_bytes: args.inline_max_bytes, ..ServerConfig::default() };
+    let config = ServerConfig {
+        inline_max_bytes: args.inline_max_bytes,
+        ..ServerConfig::default()
+    };
     roadmap_serve::run_until_signal(Arc::new(classifier), args.addr, config, |addr| {
         eprintln!(
             "serving {} {} from {} on http://{addr} (API docs: http://{addr}/docs/; Ctrl-C stops)",

@@ -57,7 +57,10 @@ impl LoadArgs {
 }
 
 #[derive(Debug, Parser)]
-#[command(name = "roadmap run <PHASE>", about = "Serve the phase-2 sentiment model on 127.0.0.1 and verify it over HTTP")]
+#[command(
+    name = "roadmap run <PHASE>",
+    about = "Serve the phase-2 sentiment model on 127.0.0.1 and verify it over HTTP"
+)]
 struct RunArgs {
     /// Directory of a saved phase-2 model [default: the newest passed `roadmap run phase2`].
     #[arg(long, value_name = "DIR")]
@@ -101,19 +104,32 @@ fn print_report(report: &VerifyReport, json: bool, extra: serde_json::Value) -> 
     }
     println!("verified {}", report.url);
     for c in &report.checks {
-        println!("  {} {:<26} {}", if c.passed { "ok  " } else { "FAIL" }, c.name, c.detail);
+        println!(
+            "  {} {:<26} {}",
+            if c.passed { "ok  " } else { "FAIL" },
+            c.name,
+            c.detail
+        );
     }
     let l = &report.load;
     println!(
         "load: {} requests, {} concurrent: p50 {:.2} ms, p99 {:.2} ms, {:.0} requests/s, {} errors",
         l.requests, l.concurrency, l.p50_ms, l.p99_ms, l.requests_per_second, l.errors
     );
-    println!("checks: {} passed, {} failed", report.checks_passed(), report.checks_failed());
+    println!(
+        "checks: {} passed, {} failed",
+        report.checks_passed(),
+        report.checks_failed()
+    );
     Ok(())
 }
 
 fn outcome(report: &VerifyReport, params: serde_json::Value) -> RunOutcome {
-    RunOutcome { metrics: report.metrics(), params, models: Vec::new() }
+    RunOutcome {
+        metrics: report.metrics(),
+        params,
+        models: Vec::new(),
+    }
 }
 
 fn parse<T: Parser>(name: &str, args: &[OsString]) -> Result<T, clap::Error> {
@@ -137,12 +153,21 @@ impl Runner for Serve {
             .with_context(|| format!("cannot load the phase-2 model from {}", dir.display()))?;
         let info = classifier.info();
         if !args.load.json {
-            eprintln!("serving {} {} from {} on 127.0.0.1 (free port)", info.name, info.version, dir.display());
+            eprintln!(
+                "serving {} {} from {} on 127.0.0.1 (free port)",
+                info.name,
+                info.version,
+                dir.display()
+            );
         }
         let report = verify_in_process(Arc::new(classifier), ServerConfig::default(), &opts)
             .context("serving and verifying the model failed")?;
         let params = serde_json::json!({ "model_dir": dir, "model": info, "options": opts });
-        print_report(&report, args.load.json, serde_json::json!({ "model": info }))?;
+        print_report(
+            &report,
+            args.load.json,
+            serde_json::json!({ "model": info }),
+        )?;
         Ok(outcome(&report, params))
     }
 
@@ -151,6 +176,9 @@ impl Runner for Serve {
         let opts = args.load.options()?;
         let report = verify_blocking(&args.url, &opts)?;
         print_report(&report, args.load.json, serde_json::json!({}))?;
-        Ok(outcome(&report, serde_json::json!({ "url": args.url, "options": opts })))
+        Ok(outcome(
+            &report,
+            serde_json::json!({ "url": args.url, "options": opts }),
+        ))
     }
 }

@@ -7,7 +7,7 @@
 # Usage: milestones/serve/bench/load.sh MODEL_DIR     (needs wrk: `apt-get install -y wrk`)
 # Env:   ROADMAP=path/to/roadmap (default target/release/roadmap; the crate's `serve` example,
 #        target/release/examples/serve, takes the same `serve --model --addr` flags), RUNS=5,
-#        RUST_LOG=warn (the access log off, like the baseline's `--no-access-log`; set info to include it)
+#        SERVE_ARGS (extra server flags, e.g. "--inline-max-bytes 0"), RUST_LOG=warn (the access log off, like the baseline's `--no-access-log`; set info to include it)
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 MODEL=${1:?usage: load.sh MODEL_DIR (a model saved by roadmap run phase2)}
@@ -20,7 +20,7 @@ command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 URL="http://127.0.0.1:$PORT"
 if [[ "$ROADMAP" == */examples/serve ]]; then SUB=(); else SUB=(serve); fi
-"$ROADMAP" "${SUB[@]}" --model "$MODEL" --addr "127.0.0.1:$PORT" &
+"$ROADMAP" "${SUB[@]}" --model "$MODEL" --addr "127.0.0.1:$PORT" ${SERVE_ARGS:-} &
 PID=$!
 trap 'kill -TERM "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true' EXIT
 

@@ -40,7 +40,11 @@ pub const BODY_LIMIT_BYTES: usize = 4 * 1024 * 1024;
 #[derive(Debug, Clone, ToSchema)]
 pub struct PredictRequest {
     /// The text to classify: 1 to 5,000 characters, not only whitespace.
-    #[schema(min_length = 1, max_length = 5000, example = "A gripping, beautifully acted film.")]
+    #[schema(
+        min_length = 1,
+        max_length = 5000,
+        example = "A gripping, beautifully acted film."
+    )]
     pub text: String,
 }
 
@@ -65,7 +69,10 @@ pub struct LabelScore {
 
 impl From<Prediction> for LabelScore {
     fn from(p: Prediction) -> Self {
-        LabelScore { label: p.label, score: p.score }
+        LabelScore {
+            label: p.label,
+            score: p.score,
+        }
     }
 }
 
@@ -105,9 +112,17 @@ pub trait FromJson: Sized {
 }
 
 /// Checks one text; `loc` is where it sits in the body.
-fn check_text(value: Value, loc: Vec<LocItem>, issues: &mut Vec<ValidationIssue>) -> Option<String> {
+fn check_text(
+    value: Value,
+    loc: Vec<LocItem>,
+    issues: &mut Vec<ValidationIssue>,
+) -> Option<String> {
     let Value::String(text) = value else {
-        issues.push(ValidationIssue::new(loc, "Input should be a valid string", "string_type"));
+        issues.push(ValidationIssue::new(
+            loc,
+            "Input should be a valid string",
+            "string_type",
+        ));
         return None;
     };
     if text.trim().is_empty() {
@@ -144,7 +159,11 @@ fn take_field(value: Value, field: &str, issues: &mut Vec<ValidationIssue>) -> O
     match map.remove(field) {
         Some(v) => Some(v),
         None => {
-            issues.push(ValidationIssue::new(vec!["body".into(), field.into()], "Field required", "missing"));
+            issues.push(ValidationIssue::new(
+                vec!["body".into(), field.into()],
+                "Field required",
+                "missing",
+            ));
             None
         }
     }
@@ -170,10 +189,18 @@ impl FromJson for BatchPredictRequest {
         };
         let loc = || vec![LocItem::from("body"), LocItem::from("texts")];
         let Value::Array(items) = texts else {
-            return Err(vec![ValidationIssue::new(loc(), "Input should be a valid list", "list_type")]);
+            return Err(vec![ValidationIssue::new(
+                loc(),
+                "Input should be a valid list",
+                "list_type",
+            )]);
         };
         if items.is_empty() {
-            return Err(vec![ValidationIssue::new(loc(), "List should have at least 1 item, got 0", "too_short")]);
+            return Err(vec![ValidationIssue::new(
+                loc(),
+                "List should have at least 1 item, got 0",
+                "too_short",
+            )]);
         }
         if items.len() > MAX_BATCH_TEXTS {
             let msg = format!(
@@ -203,8 +230,14 @@ pub struct ValidJson<T>(pub T);
 
 /// Is this `Content-Type` JSON (`application/json` or `application/*+json`, any parameters)?
 fn is_json_content_type(value: &str) -> bool {
-    let essence = value.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
+    let essence = value
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
 impl<S, T> FromRequest<S> for ValidJson<T>
@@ -215,7 +248,10 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+        let content_type = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok());
         match content_type {
             Some(ct) if is_json_content_type(ct) => {}
             Some(ct) => {
@@ -244,16 +280,26 @@ where
         let value: Value = serde_json::from_slice(&bytes).map_err(|e| {
             ApiError::http(
                 StatusCode::BAD_REQUEST,
-                format!("malformed JSON at line {} column {}: {e}", e.line(), e.column()),
+                format!(
+                    "malformed JSON at line {} column {}: {e}",
+                    e.line(),
+                    e.column()
+                ),
             )
         })?;
-        T::from_json(value).map(ValidJson).map_err(ApiError::Validation)
+        T::from_json(value)
+            .map(ValidJson)
+            .map_err(ApiError::Validation)
     }
 }
 
 /// Runs the model on `texts`: inline for one short text (cheaper than a
 /// thread hop), otherwise on a blocking thread, at most one per core at a time.
-async fn infer(state: &AppState, texts: Vec<String>, batch: bool) -> Result<Vec<Prediction>, ApiError> {
+async fn infer(
+    state: &AppState,
+    texts: Vec<String>,
+    batch: bool,
+) -> Result<Vec<Prediction>, ApiError> {
     let started = std::time::Instant::now();
     let total_bytes: usize = texts.iter().map(String::len).sum();
     let result = if texts.len() == 1 && total_bytes <= state.inline_max_bytes {
@@ -267,14 +313,21 @@ async fn infer(state: &AppState, texts: Vec<String>, batch: bool) -> Result<Vec<
             .clone()
             .acquire_owned()
             .await
-            .map_err(|_| ApiError::http(StatusCode::SERVICE_UNAVAILABLE, "server is shutting down"))?;
+            .map_err(|_| {
+                ApiError::http(StatusCode::SERVICE_UNAVAILABLE, "server is shutting down")
+            })?;
         let classifier = state.classifier.clone();
         tokio::task::spawn_blocking(move || {
             let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
             classifier.predict_batch(&refs)
         })
         .await
-        .map_err(|e| ApiError::http(StatusCode::INTERNAL_SERVER_ERROR, format!("inference task failed: {e}")))?
+        .map_err(|e| {
+            ApiError::http(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("inference task failed: {e}"),
+            )
+        })?
     };
     state.metrics.observe_inference(started.elapsed());
     let predictions = result.map_err(|e| match e {
@@ -288,7 +341,10 @@ async fn infer(state: &AppState, texts: Vec<String>, batch: bool) -> Result<Vec<
         }
         ClassifierError::Internal(msg) => {
             tracing::error!(error = %msg, "inference failed");
-            ApiError::http(StatusCode::INTERNAL_SERVER_ERROR, "inference failed; see the server log")
+            ApiError::http(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "inference failed; see the server log",
+            )
         }
     })?;
     for p in &predictions {
@@ -318,8 +374,17 @@ pub async fn predict(
     let prediction = infer(&state, vec![req.text], false)
         .await?
         .pop()
-        .ok_or_else(|| ApiError::http(StatusCode::INTERNAL_SERVER_ERROR, "model returned no prediction"))?;
-    Ok(Json(PredictResponse { label: prediction.label, score: prediction.score, model: state.info.clone() }))
+        .ok_or_else(|| {
+            ApiError::http(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "model returned no prediction",
+            )
+        })?;
+    Ok(Json(PredictResponse {
+        label: prediction.label,
+        score: prediction.score,
+        model: state.info.clone(),
+    }))
 }
 
 /// Classify up to 128 texts in one request (cheaper per text than single calls).
@@ -345,7 +410,10 @@ pub async fn predict_batch(
     if predictions.len() != n {
         return Err(ApiError::http(
             StatusCode::INTERNAL_SERVER_ERROR,
-            format!("model returned {} predictions for {n} texts", predictions.len()),
+            format!(
+                "model returned {} predictions for {n} texts",
+                predictions.len()
+            ),
         ));
     }
     Ok(Json(BatchPredictResponse {
@@ -371,8 +439,11 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
     if state.ready.load(Ordering::Acquire) {
         Json(StatusResponse { status: "ready" }).into_response()
     } else {
-        ApiError::http(StatusCode::SERVICE_UNAVAILABLE, "not ready: the server is starting or shutting down")
-            .into_response()
+        ApiError::http(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not ready: the server is starting or shutting down",
+        )
+        .into_response()
     }
 }
 
@@ -383,8 +454,11 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
 pub async fn metrics(State(state): State<AppState>) -> Response {
     match state.metrics.encode() {
         Ok(text) => ([(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)], text).into_response(),
-        Err(e) => ApiError::http(StatusCode::INTERNAL_SERVER_ERROR, format!("encoding metrics failed: {e}"))
-            .into_response(),
+        Err(e) => ApiError::http(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("encoding metrics failed: {e}"),
+        )
+        .into_response(),
     }
 }
 
@@ -404,11 +478,25 @@ mod tests {
 
     #[test]
     fn batch_collects_every_bad_text_with_its_index() {
-        let issues = BatchPredictRequest::from_json(json!({"texts": ["ok", "", 3, "  "]})).unwrap_err();
-        let locs: Vec<_> = issues.iter().map(|i| serde_json::to_value(&i.loc).unwrap()).collect();
-        assert_eq!(locs, vec![json!(["body", "texts", 1]), json!(["body", "texts", 2]), json!(["body", "texts", 3])]);
+        let issues =
+            BatchPredictRequest::from_json(json!({"texts": ["ok", "", 3, "  "]})).unwrap_err();
+        let locs: Vec<_> = issues
+            .iter()
+            .map(|i| serde_json::to_value(&i.loc).unwrap())
+            .collect();
+        assert_eq!(
+            locs,
+            vec![
+                json!(["body", "texts", 1]),
+                json!(["body", "texts", 2]),
+                json!(["body", "texts", 3])
+            ]
+        );
         let kinds: Vec<_> = issues.iter().map(|i| i.kind.as_str()).collect();
-        assert_eq!(kinds, ["string_too_short", "string_type", "string_too_short"]);
+        assert_eq!(
+            kinds,
+            ["string_too_short", "string_type", "string_too_short"]
+        );
     }
 
     #[test]
@@ -424,6 +512,9 @@ mod tests {
     #[test]
     fn every_valid_request_fits_the_body_limit() {
         let worst = MAX_BATCH_TEXTS * MAX_TEXT_CHARS * "\\u0001".len();
-        assert!(worst + 1024 < BODY_LIMIT_BYTES, "{worst} bytes would be rejected with 413");
+        assert!(
+            worst + 1024 < BODY_LIMIT_BYTES,
+            "{worst} bytes would be rejected with 413"
+        );
     }
 }

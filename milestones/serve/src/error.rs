@@ -60,7 +60,11 @@ pub struct ValidationIssue {
 
 impl ValidationIssue {
     pub fn new(loc: Vec<LocItem>, msg: impl Into<String>, kind: &str) -> Self {
-        Self { loc, msg: msg.into(), kind: kind.to_string() }
+        Self {
+            loc,
+            msg: msg.into(),
+            kind: kind.to_string(),
+        }
     }
 }
 
@@ -96,10 +100,14 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         match self {
-            ApiError::Validation(detail) => {
-                (StatusCode::UNPROCESSABLE_ENTITY, Json(ValidationErrorBody { detail })).into_response()
+            ApiError::Validation(detail) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Json(ValidationErrorBody { detail }),
+            )
+                .into_response(),
+            ApiError::Http(status, detail) => {
+                (status, Json(HttpErrorBody { detail })).into_response()
             }
-            ApiError::Http(status, detail) => (status, Json(HttpErrorBody { detail })).into_response(),
         }
     }
 }

@@ -40,5 +40,7 @@ pub mod verify;
 
 pub use classifier::{Classifier, ClassifierError, ModelInfo, Prediction};
 pub use sentiment::SentimentClassifier;
-pub use server::{init_json_logging, run_until_signal, shutdown_signal, ApiDoc, ServeError, Server, ServerConfig};
+pub use server::{
+    init_json_logging, run_until_signal, shutdown_signal, ApiDoc, ServeError, Server, ServerConfig,
+};
 pub use verify::{verify, VerifyOptions, VerifyReport};

@@ -36,8 +36,9 @@ pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; cha
 
 /// Latency buckets in seconds, 100 µs to 2.5 s: a fast model answers in well under
 /// a millisecond, so the usual 5 ms lowest bucket would hide everything interesting.
-const LATENCY_BUCKETS: [f64; 14] =
-    [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5];
+const LATENCY_BUCKETS: [f64; 14] = [
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+];
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
@@ -75,8 +76,14 @@ impl Metrics {
     pub fn new(model: &ModelInfo) -> Self {
         let mut registry = Registry::with_prefix("roadmap");
         let requests = Family::<RequestLabels, Counter>::default();
-        registry.register("http_requests", "HTTP requests answered, by method, route template and status", requests.clone());
-        let durations = Family::<RouteLabels, Histogram, fn() -> Histogram>::new_with_constructor(latency_histogram);
+        registry.register(
+            "http_requests",
+            "HTTP requests answered, by method, route template and status",
+            requests.clone(),
+        );
+        let durations = Family::<RouteLabels, Histogram, fn() -> Histogram>::new_with_constructor(
+            latency_histogram,
+        );
         registry.register_with_unit(
             "http_request_duration",
             "Time from request received to response headers ready",
@@ -84,7 +91,11 @@ impl Metrics {
             durations.clone(),
         );
         let in_flight = Gauge::default();
-        registry.register("http_requests_in_flight", "HTTP requests being handled right now", in_flight.clone());
+        registry.register(
+            "http_requests_in_flight",
+            "HTTP requests being handled right now",
+            in_flight.clone(),
+        );
         let inference = latency_histogram();
         registry.register_with_unit(
             "inference_duration",
@@ -93,13 +104,27 @@ impl Metrics {
             inference.clone(),
         );
         let predictions = Family::<PredictionLabels, Counter>::default();
-        registry.register("predictions", "Texts classified, by predicted label", predictions.clone());
+        registry.register(
+            "predictions",
+            "Texts classified, by predicted label",
+            predictions.clone(),
+        );
         registry.register(
             "model",
             "The model being served",
-            Info::new(vec![("name".to_string(), model.name.clone()), ("version".to_string(), model.version.clone())]),
+            Info::new(vec![
+                ("name".to_string(), model.name.clone()),
+                ("version".to_string(), model.version.clone()),
+            ]),
         );
-        Metrics { registry, requests, durations, in_flight, inference, predictions }
+        Metrics {
+            registry,
+            requests,
+            durations,
+            in_flight,
+            inference,
+            predictions,
+        }
     }
 
     /// The OpenMetrics text exposition of every metric.
@@ -114,7 +139,11 @@ impl Metrics {
     }
 
     pub fn count_prediction(&self, label: &str) {
-        self.predictions.get_or_create(&PredictionLabels { label: label.to_string() }).inc();
+        self.predictions
+            .get_or_create(&PredictionLabels {
+                label: label.to_string(),
+            })
+            .inc();
     }
 }
 
@@ -154,7 +183,10 @@ pub async fn observe(State(state): State<AppState>, req: Request, next: Next) ->
     let status = response.status().as_u16();
     metrics
         .durations
-        .get_or_create(&RouteLabels { method: method.clone(), route: route.clone() })
+        .get_or_create(&RouteLabels {
+            method: method.clone(),
+            route: route.clone(),
+        })
         .observe(elapsed.as_secs_f64());
     tracing::info!(
         target: "roadmap_serve::access",
@@ -165,6 +197,13 @@ pub async fn observe(State(state): State<AppState>, req: Request, next: Next) ->
         request_id = %request_id,
         "request"
     );
-    metrics.requests.get_or_create(&RequestLabels { method, route, status }).inc();
+    metrics
+        .requests
+        .get_or_create(&RequestLabels {
+            method,
+            route,
+            status,
+        })
+        .inc();
     response
 }

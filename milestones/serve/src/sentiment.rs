@@ -26,7 +26,10 @@ impl SentimentClassifier {
 
     /// Wraps an already loaded (or freshly trained) model.
     pub fn new(model: SentimentModel) -> Self {
-        let info = ModelInfo { name: model.name().to_string(), version: model.version().to_string() };
+        let info = ModelInfo {
+            name: model.name().to_string(),
+            version: model.version().to_string(),
+        };
         SentimentClassifier { model, info }
     }
 
@@ -45,10 +48,19 @@ impl Classifier for SentimentClassifier {
     fn predict_batch(&self, texts: &[&str]) -> Result<Vec<Prediction>, ClassifierError> {
         let predictions = self.model.predict_batch(texts).map_err(|e| match e {
             ModelError::EmptyText { index } | ModelError::TextTooLong { index, .. } => {
-                ClassifierError::InvalidInput { index, message: e.to_string() }
+                ClassifierError::InvalidInput {
+                    index,
+                    message: e.to_string(),
+                }
             }
             other => ClassifierError::Internal(other.to_string()),
         })?;
-        Ok(predictions.into_iter().map(|p| Prediction { label: p.label.to_string(), score: p.score }).collect())
+        Ok(predictions
+            .into_iter()
+            .map(|p| Prediction {
+                label: p.label.to_string(),
+                score: p.score,
+            })
+            .collect())
     }
 }

@@ -110,7 +110,9 @@ pub struct Server {
 impl Server {
     /// Wraps a loaded model. Runs one warm-up prediction.
     pub fn new(classifier: Arc<dyn Classifier>, config: ServerConfig) -> Result<Self, ServeError> {
-        classifier.predict_batch(&["warm-up"]).map_err(ServeError::WarmUp)?;
+        classifier
+            .predict_batch(&["warm-up"])
+            .map_err(ServeError::WarmUp)?;
         let info = classifier.info();
         let metrics = Arc::new(Metrics::new(&info));
         Ok(Server {
@@ -141,8 +143,13 @@ impl Server {
             .route("/metrics", get(api::metrics))
             .merge(SwaggerUi::new("/docs").url("/openapi.json", ApiDoc::openapi()))
             .fallback(error::not_found)
-            .layer(axum::middleware::map_response(error::json_method_not_allowed))
-            .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::observe))
+            .layer(axum::middleware::map_response(
+                error::json_method_not_allowed,
+            ))
+            .layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                metrics::observe,
+            ))
             .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
             .layer(PropagateRequestIdLayer::x_request_id())
             .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
@@ -216,7 +223,9 @@ pub fn run_until_signal(
         .build()
         .map_err(ServeError::Runtime)?;
     runtime.block_on(async move {
-        let listener = TcpListener::bind(addr).await.map_err(|source| ServeError::Bind { addr, source })?;
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| ServeError::Bind { addr, source })?;
         let local = listener.local_addr()?;
         let info = server.model_info().clone();
         tracing::info!(addr = %local, model = %info.name, version = %info.version, "listening");

@@ -29,8 +29,10 @@ use crate::server::{ServeError, Server, ServerConfig};
 /// baseline's load test uses, so latencies are comparable.
 pub const LOAD_TEXT: &str =
     "A feel-good movie that doesn't give you enough to feel good about, though the cast is charming.";
-const POSITIVE: &str = "A wonderful, moving film: brilliant performances and a beautiful, funny script. A joy.";
-const NEGATIVE: &str = "A dull, boring, lifeless mess. The worst film of the year; a waste of time.";
+const POSITIVE: &str =
+    "A wonderful, moving film: brilliant performances and a beautiful, funny script. A joy.";
+const NEGATIVE: &str =
+    "A dull, boring, lifeless mess. The worst film of the year; a waste of time.";
 
 /// How hard to probe.
 #[derive(Debug, Clone, Serialize)]
@@ -50,7 +52,11 @@ fn ser_secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error>
 
 impl Default for VerifyOptions {
     fn default() -> Self {
-        VerifyOptions { requests: 500, concurrency: 16, timeout: Duration::from_secs(10) }
+        VerifyOptions {
+            requests: 500,
+            concurrency: 16,
+            timeout: Duration::from_secs(10),
+        }
     }
 }
 
@@ -98,7 +104,10 @@ impl VerifyReport {
         BTreeMap::from([
             ("p50_ms".to_string(), self.load.p50_ms),
             ("p99_ms".to_string(), self.load.p99_ms),
-            ("requests_per_second".to_string(), self.load.requests_per_second),
+            (
+                "requests_per_second".to_string(),
+                self.load.requests_per_second,
+            ),
             ("checks_passed".to_string(), self.checks_passed() as f64),
             ("checks_failed".to_string(), self.checks_failed() as f64),
             ("load_errors".to_string(), self.load.errors as f64),
@@ -107,15 +116,23 @@ impl VerifyReport {
 }
 
 /// Names of the metrics in [`VerifyReport::metrics`].
-pub const METRIC_NAMES: &[&str] =
-    &["p50_ms", "p99_ms", "requests_per_second", "checks_passed", "checks_failed", "load_errors"];
+pub const METRIC_NAMES: &[&str] = &[
+    "p50_ms",
+    "p99_ms",
+    "requests_per_second",
+    "checks_passed",
+    "checks_failed",
+    "load_errors",
+];
 
 /// Why verification could not run at all.
 #[derive(Debug, thiserror::Error)]
 pub enum VerifyError {
     #[error("`{url}` is not a usable base URL ({reason}); expected something like http://127.0.0.1:8000")]
     BadUrl { url: String, reason: String },
-    #[error("cannot reach {url}: {source} — is your server running and listening on that address?")]
+    #[error(
+        "cannot reach {url}: {source} — is your server running and listening on that address?"
+    )]
     Unreachable {
         url: String,
         #[source]
@@ -145,16 +162,27 @@ struct Prober {
 impl Prober {
     fn url(&self, path: &str) -> Url {
         // `base` always ends with '/', and paths are relative, so joins append.
-        self.base.join(path.trim_start_matches('/')).expect("static paths join onto a valid base")
+        self.base
+            .join(path.trim_start_matches('/'))
+            .expect("static paths join onto a valid base")
     }
 
     async fn send(&self, req: reqwest::RequestBuilder) -> Result<Reply, reqwest::Error> {
         let resp = req.send().await?;
         let status = resp.status();
-        let request_id = resp.headers().get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_string);
+        let request_id = resp
+            .headers()
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
         let text = resp.text().await?;
         let json = serde_json::from_str(&text).ok();
-        Ok(Reply { status, request_id, json, text })
+        Ok(Reply {
+            status,
+            request_id,
+            json,
+            text,
+        })
     }
 
     async fn get(&self, path: &str) -> Result<Reply, reqwest::Error> {
@@ -165,9 +193,19 @@ impl Prober {
         self.send(self.client.post(self.url(path)).json(body)).await
     }
 
-    async fn post_raw(&self, path: &str, content_type: &str, body: String) -> Result<Reply, reqwest::Error> {
-        self.send(self.client.post(self.url(path)).header("content-type", content_type).body(body))
-            .await
+    async fn post_raw(
+        &self,
+        path: &str,
+        content_type: &str,
+        body: String,
+    ) -> Result<Reply, reqwest::Error> {
+        self.send(
+            self.client
+                .post(self.url(path))
+                .header("content-type", content_type)
+                .body(body),
+        )
+        .await
     }
 }
 
@@ -184,7 +222,9 @@ fn prediction_problem(json: &Value) -> Option<String> {
     let label = json.get("label").and_then(Value::as_str);
     let score = json.get("score").and_then(Value::as_f64);
     match (label, score) {
-        (Some(l), _) if l != "positive" && l != "negative" => Some(format!("label `{l}` is not positive/negative")),
+        (Some(l), _) if l != "positive" && l != "negative" => {
+            Some(format!("label `{l}` is not positive/negative"))
+        }
         (Some(_), Some(s)) if (0.0..=1.0).contains(&s) => None,
         (Some(_), Some(s)) => Some(format!("score {s} is outside [0, 1]")),
         _ => Some("expected {\"label\": string, \"score\": number}".to_string()),
@@ -193,7 +233,8 @@ fn prediction_problem(json: &Value) -> Option<String> {
 
 fn model_problem(json: &Value) -> Option<String> {
     let model = json.get("model")?;
-    if model.get("name").and_then(Value::as_str).is_some() && model.get("version").and_then(Value::as_str).is_some()
+    if model.get("name").and_then(Value::as_str).is_some()
+        && model.get("version").and_then(Value::as_str).is_some()
     {
         None
     } else {
@@ -203,8 +244,16 @@ fn model_problem(json: &Value) -> Option<String> {
 
 fn check(name: &'static str, result: Result<String, String>) -> Check {
     match result {
-        Ok(detail) => Check { name, passed: true, detail },
-        Err(detail) => Check { name, passed: false, detail },
+        Ok(detail) => Check {
+            name,
+            passed: true,
+            detail,
+        },
+        Err(detail) => Check {
+            name,
+            passed: false,
+            detail,
+        },
     }
 }
 
@@ -213,32 +262,58 @@ fn expect_error(reply: Result<Reply, reqwest::Error>, statuses: &[u16]) -> Resul
     let reply = reply.map_err(|e| format!("request failed: {e}"))?;
     let code = reply.status.as_u16();
     if !statuses.contains(&code) {
-        return Err(format!("expected HTTP {statuses:?}, got {code}: {}", short(&reply.text)));
+        return Err(format!(
+            "expected HTTP {statuses:?}, got {code}: {}",
+            short(&reply.text)
+        ));
     }
     let detail = reply.json.as_ref().and_then(|j| j.get("detail"));
     match (code, detail) {
         (422, Some(Value::Array(items)))
             if !items.is_empty()
-                && items.iter().all(|i| i.get("loc").is_some_and(Value::is_array) && i.get("msg").is_some() && i.get("type").is_some()) =>
+                && items.iter().all(|i| {
+                    i.get("loc").is_some_and(Value::is_array)
+                        && i.get("msg").is_some()
+                        && i.get("type").is_some()
+                }) =>
         {
             Ok(format!("422 with {} detail item(s)", items.len()))
         }
-        (422, _) => Err(format!("422 body should be {{\"detail\": [{{\"loc\", \"msg\", \"type\"}}]}}, got {}", short(&reply.text))),
+        (422, _) => Err(format!(
+            "422 body should be {{\"detail\": [{{\"loc\", \"msg\", \"type\"}}]}}, got {}",
+            short(&reply.text)
+        )),
         (_, Some(_)) => Ok(format!("{code} with a JSON `detail`")),
-        (_, None) => Err(format!("{code} body should be JSON with a `detail` field, got {}", short(&reply.text))),
+        (_, None) => Err(format!(
+            "{code} body should be JSON with a `detail` field, got {}",
+            short(&reply.text)
+        )),
     }
 }
 
 async fn predict_score(p: &Prober, text: &str) -> Result<f64, String> {
-    let reply = p.post_json("/v1/predict", &json!({ "text": text })).await.map_err(|e| format!("request failed: {e}"))?;
+    let reply = p
+        .post_json("/v1/predict", &json!({ "text": text }))
+        .await
+        .map_err(|e| format!("request failed: {e}"))?;
     if reply.status != StatusCode::OK {
-        return Err(format!("expected 200, got {}: {}", reply.status.as_u16(), short(&reply.text)));
+        return Err(format!(
+            "expected 200, got {}: {}",
+            reply.status.as_u16(),
+            short(&reply.text)
+        ));
     }
-    let json = reply.json.ok_or_else(|| format!("response is not JSON: {}", short(&reply.text)))?;
+    let json = reply
+        .json
+        .ok_or_else(|| format!("response is not JSON: {}", short(&reply.text)))?;
     if let Some(problem) = prediction_problem(&json) {
         return Err(format!("{problem}: {json}"));
     }
-    if let Some(problem) = model_problem(&json).or_else(|| json.get("model").is_none().then(|| "missing `model`".into())) {
+    if let Some(problem) = model_problem(&json).or_else(|| {
+        json.get("model")
+            .is_none()
+            .then(|| "missing `model`".into())
+    }) {
         return Err(format!("{problem}: {json}"));
     }
     Ok(json["score"].as_f64().unwrap_or(f64::NAN))
@@ -251,37 +326,64 @@ async fn contract_checks(p: &Prober) -> Vec<Check> {
         if r.status == StatusCode::OK {
             Ok(format!("{what}: 200"))
         } else {
-            Err(format!("{what}: expected 200, got {}: {}", r.status.as_u16(), short(&r.text)))
+            Err(format!(
+                "{what}: expected 200, got {}: {}",
+                r.status.as_u16(),
+                short(&r.text)
+            ))
         }
     };
-    checks.push(check("healthz", ok_status(p.get("/healthz").await, "GET /healthz")));
-    checks.push(check("readyz", ok_status(p.get("/readyz").await, "GET /readyz")));
+    checks.push(check(
+        "healthz",
+        ok_status(p.get("/healthz").await, "GET /healthz"),
+    ));
+    checks.push(check(
+        "readyz",
+        ok_status(p.get("/readyz").await, "GET /readyz"),
+    ));
 
     let pos = predict_score(p, POSITIVE).await;
     let neg = predict_score(p, NEGATIVE).await;
     checks.push(check(
         "predict_contract",
-        pos.clone().map(|s| format!("label, score {s:.4} and model returned")),
+        pos.clone()
+            .map(|s| format!("label, score {s:.4} and model returned")),
     ));
     checks.push(check(
         "predict_scores_sentiment",
         match (&pos, &neg) {
-            (Ok(a), Ok(b)) if a > b => Ok(format!("positive review {a:.3} > negative review {b:.3}")),
-            (Ok(a), Ok(b)) => Err(format!("expected the positive review to score higher: {a:.3} vs {b:.3}")),
+            (Ok(a), Ok(b)) if a > b => {
+                Ok(format!("positive review {a:.3} > negative review {b:.3}"))
+            }
+            (Ok(a), Ok(b)) => Err(format!(
+                "expected the positive review to score higher: {a:.3} vs {b:.3}"
+            )),
             _ => Err("predict failed (see predict_contract)".to_string()),
         },
     ));
 
-    let batch = p.post_json("/v1/predict/batch", &json!({ "texts": [POSITIVE, NEGATIVE, POSITIVE] })).await;
+    let batch = p
+        .post_json(
+            "/v1/predict/batch",
+            &json!({ "texts": [POSITIVE, NEGATIVE, POSITIVE] }),
+        )
+        .await;
     checks.push(check(
         "batch_contract",
         (|| {
             let r = batch.map_err(|e| format!("request failed: {e}"))?;
             if r.status != StatusCode::OK {
-                return Err(format!("expected 200, got {}: {}", r.status.as_u16(), short(&r.text)));
+                return Err(format!(
+                    "expected 200, got {}: {}",
+                    r.status.as_u16(),
+                    short(&r.text)
+                ));
             }
             let json = r.json.ok_or("response is not JSON")?;
-            let preds = json.get("predictions").and_then(Value::as_array).ok_or("missing `predictions` array")?;
+            let preds = json
+                .get("predictions")
+                .and_then(Value::as_array)
+                .ok_or("missing `predictions` array")?;
             if preds.len() != 3 {
                 return Err(format!("sent 3 texts, got {} predictions", preds.len()));
             }
@@ -291,42 +393,93 @@ async fn contract_checks(p: &Prober) -> Vec<Check> {
             if let Some(problem) = model_problem(&json) {
                 return Err(problem);
             }
-            let scores: Vec<f64> = preds.iter().map(|p| p["score"].as_f64().unwrap_or(f64::NAN)).collect();
+            let scores: Vec<f64> = preds
+                .iter()
+                .map(|p| p["score"].as_f64().unwrap_or(f64::NAN))
+                .collect();
             if let (Ok(a), Ok(b)) = (&pos, &neg) {
                 let expected = [*a, *b, *a];
-                if scores.iter().zip(expected).any(|(s, e)| (s - e).abs() > 1e-4) {
-                    return Err(format!("batch scores {scores:?} differ from single predictions {expected:?}"));
+                if scores
+                    .iter()
+                    .zip(expected)
+                    .any(|(s, e)| (s - e).abs() > 1e-4)
+                {
+                    return Err(format!(
+                        "batch scores {scores:?} differ from single predictions {expected:?}"
+                    ));
                 }
             }
             Ok("3 predictions in order, matching single predictions".to_string())
         })(),
     ));
 
-    checks.push(check("error_missing_field", expect_error(p.post_json("/v1/predict", &json!({})).await, &[422])));
-    checks.push(check("error_wrong_type", expect_error(p.post_json("/v1/predict", &json!({ "text": 42 })).await, &[422])));
-    checks.push(check("error_empty_text", expect_error(p.post_json("/v1/predict", &json!({ "text": "" })).await, &[422])));
+    checks.push(check(
+        "error_missing_field",
+        expect_error(p.post_json("/v1/predict", &json!({})).await, &[422]),
+    ));
+    checks.push(check(
+        "error_wrong_type",
+        expect_error(
+            p.post_json("/v1/predict", &json!({ "text": 42 })).await,
+            &[422],
+        ),
+    ));
+    checks.push(check(
+        "error_empty_text",
+        expect_error(
+            p.post_json("/v1/predict", &json!({ "text": "" })).await,
+            &[422],
+        ),
+    ));
     let many: Vec<&str> = vec!["fine"; 10_000];
     checks.push(check(
         "error_too_many_texts",
-        expect_error(p.post_json("/v1/predict/batch", &json!({ "texts": many })).await, &[422, 413]),
+        expect_error(
+            p.post_json("/v1/predict/batch", &json!({ "texts": many }))
+                .await,
+            &[422, 413],
+        ),
     ));
     let long = "word ".repeat(200_000);
     checks.push(check(
         "error_text_too_long",
-        expect_error(p.post_json("/v1/predict", &json!({ "text": long })).await, &[422, 413]),
+        expect_error(
+            p.post_json("/v1/predict", &json!({ "text": long })).await,
+            &[422, 413],
+        ),
     ));
     checks.push(check(
         "error_malformed_json",
-        expect_error(p.post_raw("/v1/predict", "application/json", "{\"text\": ".to_string()).await, &[400]),
+        expect_error(
+            p.post_raw("/v1/predict", "application/json", "{\"text\": ".to_string())
+                .await,
+            &[400],
+        ),
     ));
     checks.push(check(
         "error_content_type",
-        expect_error(p.post_raw("/v1/predict", "text/plain", "a nice film".to_string()).await, &[415]),
+        expect_error(
+            p.post_raw("/v1/predict", "text/plain", "a nice film".to_string())
+                .await,
+            &[415],
+        ),
     ));
-    checks.push(check("error_not_found", expect_error(p.get("/no/such/path").await, &[404])));
-    checks.push(check("error_method_not_allowed", expect_error(p.get("/v1/predict").await, &[405])));
+    checks.push(check(
+        "error_not_found",
+        expect_error(p.get("/no/such/path").await, &[404]),
+    ));
+    checks.push(check(
+        "error_method_not_allowed",
+        expect_error(p.get("/v1/predict").await, &[405]),
+    ));
 
-    let echoed = p.send(p.client.get(p.url("/healthz")).header("x-request-id", "verify-7f3a")).await;
+    let echoed = p
+        .send(
+            p.client
+                .get(p.url("/healthz"))
+                .header("x-request-id", "verify-7f3a"),
+        )
+        .await;
     let generated = p.get("/healthz").await;
     checks.push(check(
         "request_id",
@@ -343,10 +496,15 @@ async fn contract_checks(p: &Prober) -> Vec<Check> {
     checks.push(check(
         "metrics",
         match p.get("/metrics").await {
-            Ok(r) if r.status == StatusCode::OK && r.text.contains("# TYPE ") => {
-                Ok(format!("{} metric families", r.text.matches("# TYPE ").count()))
-            }
-            Ok(r) => Err(format!("expected 200 with Prometheus text, got {}: {}", r.status.as_u16(), short(&r.text))),
+            Ok(r) if r.status == StatusCode::OK && r.text.contains("# TYPE ") => Ok(format!(
+                "{} metric families",
+                r.text.matches("# TYPE ").count()
+            )),
+            Ok(r) => Err(format!(
+                "expected 200 with Prometheus text, got {}: {}",
+                r.status.as_u16(),
+                short(&r.text)
+            )),
             Err(e) => Err(format!("request failed: {e}")),
         },
     ));
@@ -411,10 +569,15 @@ async fn load(p: Arc<Prober>, opts: &VerifyOptions) -> LoadStats {
 
 /// Checks the server at `base_url` and measures it under load.
 pub async fn verify(base_url: &str, opts: &VerifyOptions) -> Result<VerifyReport, VerifyError> {
-    let bad = |reason: String| VerifyError::BadUrl { url: base_url.to_string(), reason };
+    let bad = |reason: String| VerifyError::BadUrl {
+        url: base_url.to_string(),
+        reason,
+    };
     let mut base = Url::parse(base_url).map_err(|e| bad(e.to_string()))?;
     if !matches!(base.scheme(), "http" | "https") || base.host().is_none() {
-        return Err(bad("it needs an http:// or https:// scheme and a host".to_string()));
+        return Err(bad(
+            "it needs an http:// or https:// scheme and a host".to_string()
+        ));
     }
     if !base.path().ends_with('/') {
         let path = format!("{}/", base.path());
@@ -431,21 +594,41 @@ pub async fn verify(base_url: &str, opts: &VerifyOptions) -> Result<VerifyReport
     prober
         .get("/healthz")
         .await
-        .map_err(|source| VerifyError::Unreachable { url: base_url.to_string(), source })?;
+        .map_err(|source| VerifyError::Unreachable {
+            url: base_url.to_string(),
+            source,
+        })?;
 
     let mut checks = contract_checks(&prober).await;
     // Warm-up: open the connections and let the server settle before timing.
-    load(prober.clone(), &VerifyOptions { requests: opts.concurrency * 4, ..opts.clone() }).await;
+    load(
+        prober.clone(),
+        &VerifyOptions {
+            requests: opts.concurrency * 4,
+            ..opts.clone()
+        },
+    )
+    .await;
     let stats = load(prober.clone(), opts).await;
     checks.push(check(
         "load_without_errors",
         if stats.errors == 0 {
-            Ok(format!("{} requests, {} concurrent, no errors", stats.requests, stats.concurrency))
+            Ok(format!(
+                "{} requests, {} concurrent, no errors",
+                stats.requests, stats.concurrency
+            ))
         } else {
-            Err(format!("{} of {} requests failed", stats.errors, stats.requests))
+            Err(format!(
+                "{} of {} requests failed",
+                stats.errors, stats.requests
+            ))
         },
     ));
-    Ok(VerifyReport { url: base_url.to_string(), checks, load: stats })
+    Ok(VerifyReport {
+        url: base_url.to_string(),
+        checks,
+        load: stats,
+    })
 }
 
 /// [`verify`] for synchronous callers (it builds its own runtime).
@@ -454,7 +637,10 @@ pub fn verify_blocking(base_url: &str, opts: &VerifyOptions) -> Result<VerifyRep
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, VerifyError> {
-    tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(VerifyError::Runtime)
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(VerifyError::Runtime)
 }
 
 /// Serves `classifier` on a free 127.0.0.1 port, verifies it, shuts it down
@@ -466,7 +652,9 @@ pub fn verify_in_process(
 ) -> Result<VerifyReport, VerifyError> {
     let server = Server::new(classifier, config)?;
     runtime()?.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await.map_err(ServeError::Io)?;
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+            .await
+            .map_err(ServeError::Io)?;
         let addr = listener.local_addr().map_err(ServeError::Io)?;
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let serving = tokio::spawn(server.serve(listener, async move {

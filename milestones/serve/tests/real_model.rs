@@ -20,10 +20,22 @@ fn small_model_dir() -> &'static std::path::Path {
         let (all, _) = data::shipped().unwrap();
         let subset: Vec<usize> = (0..all.len()).step_by(all.len().div_ceil(3000)).collect();
         let cfg = PipelineConfig {
-            train: TrainConfig { hidden: vec![16], max_epochs: 2, patience: 0, ..TrainConfig::default() },
+            train: TrainConfig {
+                hidden: vec![16],
+                max_epochs: 2,
+                patience: 0,
+                ..TrainConfig::default()
+            },
             ..PipelineConfig::default()
         };
-        let fitted = pipeline::fit(&all.select(&subset), None, &cfg, &data::shipped_sha256(), |_| {}).unwrap();
+        let fitted = pipeline::fit(
+            &all.select(&subset),
+            None,
+            &cfg,
+            &data::shipped_sha256(),
+            |_| {},
+        )
+        .unwrap();
         let dir = tempfile::tempdir().unwrap();
         fitted.model.save(dir.path()).unwrap();
         dir
@@ -52,9 +64,16 @@ async fn serves_the_phase2_model_and_passes_verification() {
         .unwrap();
     let expected = reference.predict(text).unwrap();
     assert_eq!(resp["label"], expected.label);
-    assert!((resp["score"].as_f64().unwrap() - f64::from(expected.score)).abs() < 1e-6, "{resp}");
+    assert!(
+        (resp["score"].as_f64().unwrap() - f64::from(expected.score)).abs() < 1e-6,
+        "{resp}"
+    );
 
-    let opts = VerifyOptions { requests: 200, concurrency: 8, ..Default::default() };
+    let opts = VerifyOptions {
+        requests: 200,
+        concurrency: 8,
+        ..Default::default()
+    };
     let report = roadmap_serve::verify(&server.url(""), &opts).await.unwrap();
     let failed: Vec<_> = report.checks.iter().filter(|c| !c.passed).collect();
     assert!(failed.is_empty(), "{failed:#?}");
@@ -66,5 +85,11 @@ async fn serves_the_phase2_model_and_passes_verification() {
 fn model_input_errors_map_to_invalid_input() {
     let classifier = SentimentClassifier::load(small_model_dir()).unwrap();
     let err = classifier.predict_batch(&["fine", "   "]).unwrap_err();
-    assert!(matches!(err, roadmap_serve::ClassifierError::InvalidInput { index: 1, .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            roadmap_serve::ClassifierError::InvalidInput { index: 1, .. }
+        ),
+        "{err}"
+    );
 }

@@ -18,11 +18,17 @@ async fn sigterm_drains_in_flight_requests_and_returns_ok() {
     let serving = tokio::spawn(server.serve(listener, roadmap_serve::shutdown_signal()));
     // Make sure the signal handler is installed before signalling.
     let c = common::client();
-    c.get(format!("http://{addr}/healthz")).send().await.unwrap();
+    c.get(format!("http://{addr}/healthz"))
+        .send()
+        .await
+        .unwrap();
     let slow = {
         let c = c.clone();
         tokio::spawn(async move {
-            c.post(format!("http://{addr}/v1/predict/batch")).json(&json!({"texts": ["slow"]})).send().await
+            c.post(format!("http://{addr}/v1/predict/batch"))
+                .json(&json!({"texts": ["slow"]}))
+                .send()
+                .await
         })
     };
     tokio::time::sleep(Duration::from_millis(150)).await;
@@ -31,7 +37,9 @@ async fn sigterm_drains_in_flight_requests_and_returns_ok() {
         .status()
         .unwrap();
     assert!(status.success());
-    let served = tokio::time::timeout(Duration::from_secs(10), serving).await.expect("stops within 10 s");
+    let served = tokio::time::timeout(Duration::from_secs(10), serving)
+        .await
+        .expect("stops within 10 s");
     served.unwrap().expect("serve returns Ok after SIGTERM");
     let resp = slow.await.unwrap().expect("in-flight request answered");
     assert_eq!(resp.status(), 200);

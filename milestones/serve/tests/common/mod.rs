@@ -6,7 +6,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use roadmap_serve::{Classifier, ClassifierError, ModelInfo, Prediction, ServeError, Server, ServerConfig};
+use roadmap_serve::{
+    Classifier, ClassifierError, ModelInfo, Prediction, ServeError, Server, ServerConfig,
+};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -17,7 +19,10 @@ pub struct WordCounter;
 
 impl Classifier for WordCounter {
     fn info(&self) -> ModelInfo {
-        ModelInfo { name: "word-counter".into(), version: "7".into() }
+        ModelInfo {
+            name: "word-counter".into(),
+            version: "7".into(),
+        }
     }
 
     fn predict_batch(&self, texts: &[&str]) -> Result<Vec<Prediction>, ClassifierError> {
@@ -29,7 +34,10 @@ impl Classifier for WordCounter {
                     std::thread::sleep(Duration::from_millis(400));
                 }
                 if text.contains("reject") {
-                    return Err(ClassifierError::InvalidInput { index, message: "no known words".into() });
+                    return Err(ClassifierError::InvalidInput {
+                        index,
+                        message: "no known words".into(),
+                    });
                 }
                 if text.contains("explode") {
                     return Err(ClassifierError::Internal("weights on fire".into()));
@@ -38,7 +46,10 @@ impl Classifier for WordCounter {
                 let bad = text.matches("bad").count() as f32;
                 let score = (good + 1.0) / (good + bad + 2.0);
                 let label = if score >= 0.5 { "positive" } else { "negative" };
-                Ok(Prediction { label: label.into(), score })
+                Ok(Prediction {
+                    label: label.into(),
+                    score,
+                })
             })
             .collect()
     }
@@ -73,7 +84,11 @@ pub async fn start_with(classifier: Arc<dyn Classifier>) -> Running {
     let handle = tokio::spawn(server.serve(listener, async move {
         let _ = stopped.await;
     }));
-    Running { addr, stop: Some(stop), handle }
+    Running {
+        addr,
+        stop: Some(stop),
+        handle,
+    }
 }
 
 pub async fn start() -> Running {
@@ -81,5 +96,9 @@ pub async fn start() -> Running {
 }
 
 pub fn client() -> reqwest::Client {
-    reqwest::Client::builder().no_proxy().timeout(Duration::from_secs(10)).build().unwrap()
+    reqwest::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap()
 }
