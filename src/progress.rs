@@ -148,7 +148,11 @@ pub fn overview(
 
     let total_minutes = sessions.iter().map(|s| s.minutes).sum();
     let weight: f64 = phases.iter().map(|p| p.duration_months.mid()).sum();
-    let fraction_done = phases.iter().map(|p| p.duration_months.mid() * p.fraction()).sum::<f64>() / weight;
+    let fraction_done = phases
+        .iter()
+        .map(|p| p.duration_months.mid() * p.fraction())
+        .sum::<f64>()
+        / weight;
     let pace = first_activity.map(|started| {
         let days_elapsed = (today - started).num_days().max(0);
         let (projected_months, forecast_finish) = if fraction_done > 0.0 && days_elapsed >= 1 {
@@ -163,13 +167,19 @@ pub fn overview(
         let t = &roadmap.timeline;
         let verdict = match projected_months {
             None => "not enough activity yet to forecast".to_string(),
-            Some(m) if m < t.focused_months.min => format!("ahead of the focused plan ({})", t.focused_months),
-            Some(m) if m <= t.focused_months.max => format!("on the focused plan ({})", t.focused_months),
+            Some(m) if m < t.focused_months.min => {
+                format!("ahead of the focused plan ({})", t.focused_months)
+            }
+            Some(m) if m <= t.focused_months.max => {
+                format!("on the focused plan ({})", t.focused_months)
+            }
             Some(m) if m <= t.part_time_months.min => format!(
                 "between the focused ({}) and part-time ({}) plans",
                 t.focused_months, t.part_time_months
             ),
-            Some(m) if m <= t.part_time_months.max => format!("on the part-time plan ({})", t.part_time_months),
+            Some(m) if m <= t.part_time_months.max => {
+                format!("on the part-time plan ({})", t.part_time_months)
+            }
             Some(_) => format!("behind the part-time plan ({})", t.part_time_months),
         };
         Pace {
@@ -194,7 +204,11 @@ pub fn overview(
 
 /// `90m`, `1h30m`, `2h`, `1.5h` → minutes.
 pub fn parse_duration(s: &str) -> Result<i64, String> {
-    let bad = || format!("`{s}` is not a duration: use minutes and hours like `90m`, `1h30m`, `2h` or `1.5h`");
+    let bad = || {
+        format!(
+            "`{s}` is not a duration: use minutes and hours like `90m`, `1h30m`, `2h` or `1.5h`"
+        )
+    };
     let t = s.trim().to_ascii_lowercase();
     if t.is_empty() {
         return Err(bad());
@@ -219,10 +233,14 @@ pub fn parse_duration(s: &str) -> Result<i64, String> {
     }
     let minutes = minutes.round() as i64;
     if minutes <= 0 {
-        return Err(format!("`{s}` is no time at all: a session needs at least one minute"));
+        return Err(format!(
+            "`{s}` is no time at all: a session needs at least one minute"
+        ));
     }
     if minutes > 24 * 60 {
-        return Err(format!("`{s}` is more than a day: log each day's session separately"));
+        return Err(format!(
+            "`{s}` is more than a day: log each day's session separately"
+        ));
     }
     Ok(minutes)
 }
@@ -235,6 +253,43 @@ pub fn bar(fraction: f64, width: usize) -> String {
 
 pub fn hours(minutes: i64) -> String {
     format!("{}h{:02}m", minutes / 60, minutes % 60)
+}
+
+/// Everything `overview` needs, read from the database for one learner.
+pub fn for_learner(
+    db: &crate::db::Db,
+    roadmap: &Roadmap,
+    learner: &str,
+    today: NaiveDate,
+) -> anyhow::Result<Overview> {
+    let states = db.item_states(learner)?;
+    let sessions = db.sessions(learner)?;
+    let runs = db.runs(learner)?;
+    let created = db
+        .learner_created(learner)?
+        .and_then(|c| chrono::DateTime::parse_from_rfc3339(&c).ok())
+        .map(|d| d.date_naive());
+    let first_session = sessions
+        .iter()
+        .filter_map(|s| s.date.parse::<NaiveDate>().ok())
+        .min();
+    let first_activity = match (created, first_session) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    Ok(overview(
+        roadmap,
+        learner,
+        &states,
+        &sessions,
+        &runs,
+        first_activity,
+        today,
+    ))
+}
+
+pub fn today() -> NaiveDate {
+    chrono::Local::now().date_naive()
 }
 
 #[cfg(test)]
@@ -259,25 +314,4 @@ mod tests {
         assert_eq!(bar(1.0, 2), "██");
         assert_eq!(bar(0.0, 2), "░░");
     }
-}
-
-/// Everything `overview` needs, read from the database for one learner.
-pub fn for_learner(db: &crate::db::Db, roadmap: &Roadmap, learner: &str, today: NaiveDate) -> anyhow::Result<Overview> {
-    let states = db.item_states(learner)?;
-    let sessions = db.sessions(learner)?;
-    let runs = db.runs(learner)?;
-    let created = db
-        .learner_created(learner)?
-        .and_then(|c| chrono::DateTime::parse_from_rfc3339(&c).ok())
-        .map(|d| d.date_naive());
-    let first_session = sessions.iter().filter_map(|s| s.date.parse::<NaiveDate>().ok()).min();
-    let first_activity = match (created, first_session) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
-    };
-    Ok(overview(roadmap, learner, &states, &sessions, &runs, first_activity, today))
-}
-
-pub fn today() -> NaiveDate {
-    chrono::Local::now().date_naive()
 }

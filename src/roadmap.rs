@@ -275,7 +275,10 @@ impl Roadmap {
     }
 
     /// Loads the embedded default or the file at `path`.
-    pub fn load(path: Option<&Path>, runners: &dyn Fn(&str) -> Option<Vec<String>>) -> Result<Self, RoadmapError> {
+    pub fn load(
+        path: Option<&Path>,
+        runners: &dyn Fn(&str) -> Option<Vec<String>>,
+    ) -> Result<Self, RoadmapError> {
         match path {
             None => Self::parse(DEFAULT_ROADMAP, "<embedded roadmap.toml>", runners),
             Some(p) => {
@@ -300,7 +303,8 @@ impl Roadmap {
             location: span.map(|s| line_col(text, s.start)),
             message,
         };
-        let raw: RawRoadmap = toml::from_str(text).map_err(|e| err(e.span(), e.message().to_string()))?;
+        let raw: RawRoadmap =
+            toml::from_str(text).map_err(|e| err(e.span(), e.message().to_string()))?;
 
         if *raw.format_version.get_ref() != FORMAT_VERSION {
             return Err(err(
@@ -326,7 +330,10 @@ impl Roadmap {
         };
         let timeline = Timeline {
             focused_months: check_months(&raw.timeline.focused_months, "timeline.focused_months")?,
-            part_time_months: check_months(&raw.timeline.part_time_months, "timeline.part_time_months")?,
+            part_time_months: check_months(
+                &raw.timeline.part_time_months,
+                "timeline.part_time_months",
+            )?,
         };
         if raw.phases.is_empty() {
             return Err(err(None, "the roadmap has no [[phases]]".into()));
@@ -338,11 +345,17 @@ impl Roadmap {
             if s.is_empty() || s.contains(char::is_whitespace) {
                 return Err(err(
                     Some(id.span()),
-                    format!("id `{}` must be non-empty and contain no spaces", id.get_ref()),
+                    format!(
+                        "id `{}` must be non-empty and contain no spaces",
+                        id.get_ref()
+                    ),
                 ));
             }
             if !seen.insert(s.to_string()) {
-                return Err(err(Some(id.span()), format!("duplicate id `{s}`: every id must be unique")));
+                return Err(err(
+                    Some(id.span()),
+                    format!("duplicate id `{s}`: every id must be unique"),
+                ));
             }
             Ok(s.to_string())
         };
@@ -390,21 +403,25 @@ impl Roadmap {
                     };
                     let mut criteria = Vec::new();
                     for c in &m.criteria {
-                        let parsed: Criterion = c.get_ref().parse().map_err(|e| err(Some(c.span()), e))?;
+                        let parsed: Criterion =
+                            c.get_ref().parse().map_err(|e| err(Some(c.span()), e))?;
                         match &metrics {
-                            None => {
-                                return Err(err(
-                                    Some(c.span()),
-                                    format!("milestone `{mid}` has criteria but no runner to measure them"),
-                                ))
-                            }
+                            None => return Err(err(
+                                Some(c.span()),
+                                format!(
+                                    "milestone `{mid}` has criteria but no runner to measure them"
+                                ),
+                            )),
                             Some(known) if !known.iter().any(|k| k == &parsed.metric) => {
                                 return Err(err(
                                     Some(c.span()),
                                     format!(
                                         "criterion on unknown metric `{}`: runner `{}` reports {}",
                                         parsed.metric,
-                                        m.runner.as_ref().map(|r| r.get_ref().as_str()).unwrap_or(""),
+                                        m.runner
+                                            .as_ref()
+                                            .map(|r| r.get_ref().as_str())
+                                            .unwrap_or(""),
                                         known.join(", ")
                                     ),
                                 ))
@@ -424,7 +441,9 @@ impl Roadmap {
             if resources.is_empty() && requirements.is_empty() && milestone.is_none() {
                 return Err(err(
                     Some(p.id.span()),
-                    format!("phase `{id}` is empty: give it resources, requirements or a milestone"),
+                    format!(
+                        "phase `{id}` is empty: give it resources, requirements or a milestone"
+                    ),
                 ));
             }
             phases.push(Phase {
@@ -455,7 +474,11 @@ pub fn suggest<'a>(unknown: &str, candidates: impl IntoIterator<Item = &'a str>)
         .filter(|(s, _)| *s > 0.75)
         .collect();
     scored.sort_by(|a, b| b.0.total_cmp(&a.0));
-    scored.into_iter().take(3).map(|(_, c)| c.to_string()).collect()
+    scored
+        .into_iter()
+        .take(3)
+        .map(|(_, c)| c.to_string())
+        .collect()
 }
 
 /// 1-based line and column (in characters) of a byte offset.
@@ -469,7 +492,10 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
 
 #[derive(Debug)]
 pub enum RoadmapError {
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     Invalid {
         source_name: String,
         location: Option<(usize, usize)>,
@@ -580,9 +606,24 @@ mod tests {
         let r = Roadmap::parse(DEFAULT_ROADMAP, "roadmap.toml", &runners).unwrap();
         assert_eq!(r.phases.len(), 6);
         let ids: Vec<_> = r.phases.iter().map(|p| p.id.as_str()).collect();
-        assert_eq!(ids, ["phase1", "phase2", "phase3", "phase4", "phase5", "phase6"]);
-        assert_eq!(r.timeline.focused_months, Months { min: 12.0, max: 15.0 });
-        assert_eq!(r.timeline.part_time_months, Months { min: 18.0, max: 24.0 });
+        assert_eq!(
+            ids,
+            ["phase1", "phase2", "phase3", "phase4", "phase5", "phase6"]
+        );
+        assert_eq!(
+            r.timeline.focused_months,
+            Months {
+                min: 12.0,
+                max: 15.0
+            }
+        );
+        assert_eq!(
+            r.timeline.part_time_months,
+            Months {
+                min: 18.0,
+                max: 24.0
+            }
+        );
         assert!(r.phases[2].outcome.is_some() && r.phases[4].outcome.is_some());
         assert_eq!(r.phases[5].requirements.len(), 5);
         for p in &r.phases[..5] {

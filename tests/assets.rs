@@ -27,7 +27,10 @@ fn fetch_verify_and_detect_a_corrupted_cache() {
     let csv = cache.join("adult-census/adult.csv");
     let text = std::fs::read_to_string(&csv).unwrap();
     assert_eq!(text.lines().count(), 32_562, "header + 32,561 rows");
-    roadmap(cache).args(["assets", "verify", "adult-census"]).assert().success();
+    roadmap(cache)
+        .args(["assets", "verify", "adult-census"])
+        .assert()
+        .success();
     roadmap(cache)
         .args(["assets", "list"])
         .assert()
@@ -49,14 +52,24 @@ fn fetch_verify_and_detect_a_corrupted_cache() {
         .args(["assets", "verify", "adult-census"])
         .assert()
         .failure()
-        .stderr(predicate::str::contains("checksum mismatch").and(predicate::str::contains("assets fetch adult-census --force")));
+        .stderr(
+            predicate::str::contains("checksum mismatch").and(predicate::str::contains(
+                "assets fetch adult-census --force",
+            )),
+        );
     roadmap(cache)
         .args(["assets", "list"])
         .assert()
         .success()
         .stdout(predicate::str::contains("changed since verified"));
-    roadmap(cache).args(["assets", "fetch", "adult-census", "--force"]).assert().success();
-    roadmap(cache).args(["assets", "verify", "adult-census"]).assert().success();
+    roadmap(cache)
+        .args(["assets", "fetch", "adult-census", "--force"])
+        .assert()
+        .success();
+    roadmap(cache)
+        .args(["assets", "verify", "adult-census"])
+        .assert()
+        .success();
 }
 
 #[test]
@@ -67,7 +80,10 @@ fn missing_python_and_unknown_assets_are_explained() {
         .env("ROADMAP_PYTHON", "/nonexistent/python3")
         .assert()
         .failure()
-        .stderr(predicate::str::contains("Install Python 3 with pip").and(predicate::str::contains("ROADMAP_ADULT_CENSUS_DIR")));
+        .stderr(
+            predicate::str::contains("Install Python 3 with pip")
+                .and(predicate::str::contains("ROADMAP_ADULT_CENSUS_DIR")),
+        );
     roadmap(dir.path())
         .args(["assets", "fetch", "no-such-model"])
         .assert()

@@ -44,13 +44,19 @@ impl Env {
 
     fn json(&self, args: &[&str]) -> Value {
         let out = self.cmd().args(args).output().unwrap();
-        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         serde_json::from_slice(&out.stdout).unwrap()
     }
 }
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
 }
 
 fn sqlite(path: &Path) -> rusqlite::Connection {
@@ -67,25 +73,47 @@ fn fresh_status_lists_six_phases() {
     assert_eq!(phases[5]["id"], "phase6");
     assert!(phases.iter().all(|p| p["done"] == 0));
     assert_eq!(v["current_phase"], "phase1");
-    env.cmd()
-        .arg("status")
-        .assert()
-        .success()
-        .stdout(predicate::str::contains("Foundational Prerequisites").and(predicate::str::contains("Next step")));
+    env.cmd().arg("status").assert().success().stdout(
+        predicate::str::contains("Foundational Prerequisites")
+            .and(predicate::str::contains("Next step")),
+    );
 }
 
 #[test]
 fn start_done_log_note_change_status_and_history() {
     let env = Env::new();
-    env.cmd().args(["start", "phase1.math-for-ml"]).assert().success();
     env.cmd()
-        .args(["log", "1h30m", "phase1.math-for-ml", "--note", "vectors", "--date", "2026-01-05"])
+        .args(["start", "phase1.math-for-ml"])
         .assert()
         .success();
-    env.cmd().args(["log", "45m", "phase1.math-for-ml"]).assert().success();
-    env.cmd().args(["note", "phase1.math-for-ml", "eigenvalues", "click"]).assert().success();
-    env.cmd().args(["done", "phase1.math-for-ml"]).assert().success();
-    env.cmd().args(["skip", "phase2.opencv-course"]).assert().success();
+    env.cmd()
+        .args([
+            "log",
+            "1h30m",
+            "phase1.math-for-ml",
+            "--note",
+            "vectors",
+            "--date",
+            "2026-01-05",
+        ])
+        .assert()
+        .success();
+    env.cmd()
+        .args(["log", "45m", "phase1.math-for-ml"])
+        .assert()
+        .success();
+    env.cmd()
+        .args(["note", "phase1.math-for-ml", "eigenvalues", "click"])
+        .assert()
+        .success();
+    env.cmd()
+        .args(["done", "phase1.math-for-ml"])
+        .assert()
+        .success();
+    env.cmd()
+        .args(["skip", "phase2.opencv-course"])
+        .assert()
+        .success();
 
     let v = env.json(&["status", "--json"]);
     assert_eq!(v["phases"][0]["done"], 1);
@@ -94,20 +122,38 @@ fn start_done_log_note_change_status_and_history() {
     assert_eq!(v["pace"]["started"], "2026-01-05");
 
     let h = env.json(&["history", "--json"]);
-    let kinds: Vec<&str> = h.as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
-    assert_eq!(kinds, ["status", "session", "session", "note", "status", "status"]);
+    let kinds: Vec<&str> = h
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        ["status", "session", "session", "note", "status", "status"]
+    );
     assert_eq!(h[5]["detail"]["to"], "skipped");
 
     // reset refuses without a terminal or --yes, then works with --yes
-    env.cmd().args(["reset", "phase1.math-for-ml"]).assert().failure().stderr(predicate::str::contains("--yes"));
-    env.cmd().args(["reset", "phase1.math-for-ml", "--yes"]).assert().success();
+    env.cmd()
+        .args(["reset", "phase1.math-for-ml"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("--yes"));
+    env.cmd()
+        .args(["reset", "phase1.math-for-ml", "--yes"])
+        .assert()
+        .success();
     assert_eq!(env.json(&["status", "--json"])["phases"][0]["done"], 0);
 
     env.cmd()
         .args(["show", "phase1.math-for-ml"])
         .assert()
         .success()
-        .stdout(predicate::str::contains("eigenvalues click").and(predicate::str::contains("2h15m in 2 sessions")));
+        .stdout(
+            predicate::str::contains("eigenvalues click")
+                .and(predicate::str::contains("2h15m in 2 sessions")),
+        );
 }
 
 #[test]
@@ -128,18 +174,32 @@ fn unknown_ids_and_bad_durations_are_explained() {
         .assert()
         .failure()
         .stderr(predicate::str::contains("YYYY-MM-DD"));
-    env.cmd().args(["done", "phase1"]).assert().failure().stderr(predicate::str::contains("is a phase"));
+    env.cmd()
+        .args(["done", "phase1"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("is a phase"));
 }
 
 #[test]
 fn report_in_every_format() {
     let env = Env::new();
-    env.cmd().args(["log", "2h", "phase1.math-for-ml"]).assert().success();
-    env.cmd().args(["--learner", "bob", "done", "phase1.python-for-everybody"]).assert().success();
+    env.cmd()
+        .args(["log", "2h", "phase1.math-for-ml"])
+        .assert()
+        .success();
+    env.cmd()
+        .args(["--learner", "bob", "done", "phase1.python-for-everybody"])
+        .assert()
+        .success();
 
     let md = env.cmd().args(["report"]).output().unwrap();
     let md = String::from_utf8(md.stdout).unwrap();
-    assert!(md.contains("## ada") && md.contains("| phase1 | Foundational Prerequisites | 0/4 | 0 | 2h00m |"), "{md}");
+    assert!(
+        md.contains("## ada")
+            && md.contains("| phase1 | Foundational Prerequisites | 0/4 | 0 | 2h00m |"),
+        "{md}"
+    );
 
     let json = env.json(&["report", "--format", "json", "--all"]);
     let learners: Vec<&str> = json["learners"]
@@ -151,13 +211,21 @@ fn report_in_every_format() {
     assert_eq!(learners, ["ada", "bob"]);
 
     let out = env.dir.path().join("r.csv");
-    env.cmd().args(["report", "--format", "csv", "--out"]).arg(&out).assert().success();
+    env.cmd()
+        .args(["report", "--format", "csv", "--out"])
+        .arg(&out)
+        .assert()
+        .success();
     let mut reader = csv::Reader::from_path(&out).unwrap();
     let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
     assert_eq!(rows.len(), 6);
     assert_eq!(&rows[0][6], "120");
 
-    let html = env.cmd().args(["report", "--format", "html"]).output().unwrap();
+    let html = env
+        .cmd()
+        .args(["report", "--format", "html"])
+        .output()
+        .unwrap();
     let html = String::from_utf8(html.stdout).unwrap();
     assert!(html.starts_with("<!doctype html>") && html.contains("Core MLOps &amp; Deployment"));
 }
@@ -175,7 +243,10 @@ fn run_bookkeeping_passed_failed_and_errors() {
         .assert()
         .success()
         .stderr(predicate::str::contains("did not pass"));
-    env.selftest().args(["run", "phase3", "--fail"]).assert().failure();
+    env.selftest()
+        .args(["run", "phase3", "--fail"])
+        .assert()
+        .failure();
     env.selftest()
         .args(["run", "phase6"])
         .assert()
@@ -191,15 +262,24 @@ fn run_bookkeeping_passed_failed_and_errors() {
         .map(Result::unwrap)
         .collect();
     assert_eq!(runs.len(), 3);
-    assert_eq!((runs[0].0.as_str(), runs[0].1.as_str()), ("phase1", "passed"));
+    assert_eq!(
+        (runs[0].0.as_str(), runs[0].1.as_str()),
+        ("phase1", "passed")
+    );
     assert_eq!(runs[0].2, r#"{"score":0.9}"#);
     assert_eq!(runs[1].1, "failed");
     assert_eq!(runs[2].1, "failed");
     let status: String = conn
-        .query_row("SELECT status FROM v_progress WHERE item_id = 'phase1.milestone'", [], |r| r.get(0))
+        .query_row(
+            "SELECT status FROM v_progress WHERE item_id = 'phase1.milestone'",
+            [],
+            |r| r.get(0),
+        )
         .unwrap();
     assert_eq!(status, "done");
-    let latest: i64 = conn.query_row("SELECT COUNT(*) FROM v_latest_runs", [], |r| r.get(0)).unwrap();
+    let latest: i64 = conn
+        .query_row("SELECT COUNT(*) FROM v_latest_runs", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(latest, 3);
 }
 
@@ -220,7 +300,11 @@ fn sigkill_mid_run_leaves_it_interrupted_at_next_command() {
     loop {
         let running = env.db().exists()
             && sqlite(&env.db())
-                .query_row("SELECT COUNT(*) FROM runs WHERE status = 'running'", [], |r| r.get::<_, i64>(0))
+                .query_row(
+                    "SELECT COUNT(*) FROM runs WHERE status = 'running'",
+                    [],
+                    |r| r.get::<_, i64>(0),
+                )
                 .unwrap_or(0)
                 == 1;
         if running {
@@ -250,12 +334,23 @@ fn two_processes_logging_concurrently_lose_nothing() {
                 // 200 separate `roadmap log` processes per learner, racing the other learner's.
                 for i in 0..200 {
                     let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("roadmap"))
-                        .args(["--learner", learner, "log", "1m", "phase1.math-for-ml", "--note"])
+                        .args([
+                            "--learner",
+                            learner,
+                            "log",
+                            "1m",
+                            "phase1.math-for-ml",
+                            "--note",
+                        ])
                         .arg(format!("session {i}"))
                         .env("ROADMAP_DB", &db)
                         .output()
                         .unwrap();
-                    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+                    assert!(
+                        out.status.success(),
+                        "{}",
+                        String::from_utf8_lossy(&out.stderr)
+                    );
                 }
             })
         })
@@ -268,7 +363,11 @@ fn two_processes_logging_concurrently_lose_nothing() {
         .unwrap();
     assert_eq!(n, 400);
     let events: i64 = sqlite(&env.db())
-        .query_row("SELECT COUNT(*) FROM events WHERE kind = 'session'", [], |r| r.get(0))
+        .query_row(
+            "SELECT COUNT(*) FROM events WHERE kind = 'session'",
+            [],
+            |r| r.get(0),
+        )
         .unwrap();
     assert_eq!(events, 400);
 }
@@ -278,10 +377,14 @@ fn migrates_a_version_one_database() {
     let env = Env::new();
     {
         let conn = sqlite(&env.db());
-        conn.execute_batch(include_str!("../src/db/migrations/0001_init.sql")).unwrap();
-        conn.pragma_update(None, "user_version", 1).unwrap();
-        conn.execute("INSERT INTO learners (name, created_at) VALUES ('ada', '2026-01-01T00:00:00Z')", [])
+        conn.execute_batch(include_str!("../src/db/migrations/0001_init.sql"))
             .unwrap();
+        conn.pragma_update(None, "user_version", 1).unwrap();
+        conn.execute(
+            "INSERT INTO learners (name, created_at) VALUES ('ada', '2026-01-01T00:00:00Z')",
+            [],
+        )
+        .unwrap();
         conn.execute(
             "INSERT INTO item_status (learner_id, item_id, status, updated_at) VALUES (1, 'phase1.math-for-ml', 'done', '2026-01-02T00:00:00Z')",
             [],
@@ -290,10 +393,14 @@ fn migrates_a_version_one_database() {
     }
     let v = env.json(&["status", "--json"]);
     assert_eq!(v["phases"][0]["done"], 1);
-    let version: i64 = sqlite(&env.db()).query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+    let version: i64 = sqlite(&env.db())
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
     assert!(version >= 2);
     // The views of version 2 exist now.
-    let n: i64 = sqlite(&env.db()).query_row("SELECT COUNT(*) FROM v_progress", [], |r| r.get(0)).unwrap();
+    let n: i64 = sqlite(&env.db())
+        .query_row("SELECT COUNT(*) FROM v_progress", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(n, 1);
 }
 
@@ -308,7 +415,9 @@ fn not_a_database_and_newer_schema_are_refused() {
         .stderr(predicate::str::contains("is not a SQLite database"));
 
     std::fs::remove_file(env.db()).unwrap();
-    sqlite(&env.db()).pragma_update(None, "user_version", 99).unwrap();
+    sqlite(&env.db())
+        .pragma_update(None, "user_version", 99)
+        .unwrap();
     env.cmd()
         .arg("status")
         .assert()
@@ -333,17 +442,30 @@ fn broken_roadmap_files_name_line_column_and_problem() {
         assert_ne!(text, good, "{what}: the fixture edit did not apply");
         let path = env.dir.path().join("roadmap.toml");
         std::fs::write(&path, text).unwrap();
-        let out = env.cmd().arg("--roadmap").arg(&path).arg("status").output().unwrap();
+        let out = env
+            .cmd()
+            .arg("--roadmap")
+            .arg(&path)
+            .arg("status")
+            .output()
+            .unwrap();
         assert!(!out.status.success(), "{what}");
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(stderr.contains(expected), "{what}: {stderr}");
         // file:line:column
         let located = stderr.contains(&format!("{}:", path.display()))
-            && stderr.split(&format!("{}:", path.display())).nth(1).is_some_and(|rest| {
-                let mut parts = rest.split(':');
-                parts.next().is_some_and(|l| l.parse::<u32>().is_ok()) && parts.next().is_some_and(|c| c.parse::<u32>().is_ok())
-            });
-        assert!(located || what == "empty phase" && stderr.contains(&path.display().to_string()), "{what}: no line:column in {stderr}");
+            && stderr
+                .split(&format!("{}:", path.display()))
+                .nth(1)
+                .is_some_and(|rest| {
+                    let mut parts = rest.split(':');
+                    parts.next().is_some_and(|l| l.parse::<u32>().is_ok())
+                        && parts.next().is_some_and(|c| c.parse::<u32>().is_ok())
+                });
+        assert!(
+            located || what == "empty phase" && stderr.contains(&path.display().to_string()),
+            "{what}: no line:column in {stderr}"
+        );
     }
 }
 
@@ -351,12 +473,30 @@ fn broken_roadmap_files_name_line_column_and_problem() {
 fn cohort_reads_databases_without_changing_them() {
     let a = Env::new();
     let b = Env::new();
-    a.cmd().args(["done", "phase1.math-for-ml"]).assert().success();
-    b.cmd().args(["--learner", "bob", "log", "3h", "phase2.opencv-course"]).assert().success();
-    let hash = |p: &Path| roadmap_common::assets::sha256_reader(std::fs::File::open(p).unwrap()).unwrap();
+    a.cmd()
+        .args(["done", "phase1.math-for-ml"])
+        .assert()
+        .success();
+    b.cmd()
+        .args(["--learner", "bob", "log", "3h", "phase2.opencv-course"])
+        .assert()
+        .success();
+    let hash =
+        |p: &Path| roadmap_common::assets::sha256_reader(std::fs::File::open(p).unwrap()).unwrap();
     let before = (hash(&a.db()), hash(&b.db()));
-    let out = a.cmd().arg("cohort").arg(a.db()).arg(b.db()).arg("--json").output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = a
+        .cmd()
+        .arg("cohort")
+        .arg(a.db())
+        .arg(b.db())
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v.as_array().unwrap().len(), 2);
     assert_eq!(v[1]["overview"]["learner"], "bob");

@@ -70,7 +70,13 @@ pub fn run(cmd: Command, g: &Globals) -> Result<ExitCode> {
                     State::Missing => "not fetched".to_string(),
                     State::Modified => "changed since verified".to_string(),
                 };
-                table.add_row([a.name.clone(), format!("{}=={}", a.package, a.version), state, a.description.clone(), a.license.clone()]);
+                table.add_row([
+                    a.name.clone(),
+                    format!("{}=={}", a.package, a.version),
+                    state,
+                    a.description.clone(),
+                    a.license.clone(),
+                ]);
             }
             println!("{table}");
             println!("cache: {}", cache.display());

@@ -47,7 +47,12 @@ pub fn run(args: Args, g: &Globals) -> Result<ExitCode> {
     let mut table = comfy_table::Table::new();
     let mut header = vec!["database".to_string(), "learner".to_string()];
     header.extend(roadmap.phases.iter().map(|p| p.id.clone()));
-    header.extend(["time".into(), "current".into(), "passed runs".into(), "forecast".into()]);
+    header.extend([
+        "time".into(),
+        "current".into(),
+        "passed runs".into(),
+        "forecast".into(),
+    ]);
     table.set_header(header);
     for (db, o, passed) in &rows {
         let mut row = vec![db.clone(), o.learner.clone()];

@@ -25,7 +25,8 @@ pub fn run(cmd: Command, g: &Globals) -> Result<ExitCode> {
     match cmd {
         Command::Export { phase, dir } => {
             let (_, runner) = runner_for(g, &phase)?;
-            std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+            std::fs::create_dir_all(&dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
             let files = runner.export(&dir)?;
             for f in files {
                 println!("{}", f.display());

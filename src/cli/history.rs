@@ -38,12 +38,26 @@ pub fn run(args: Args, g: &Globals) -> Result<ExitCode> {
     for e in events {
         let item = e.item_id.as_deref().unwrap_or("-");
         let detail = match e.kind.as_str() {
-            "status" => format!("{} → {}", e.detail["from"].as_str().unwrap_or("?"), e.detail["to"].as_str().unwrap_or("?")),
-            "session" => format!("{} min on {}", e.detail["minutes"], e.detail["date"].as_str().unwrap_or("?")),
+            "status" => format!(
+                "{} → {}",
+                e.detail["from"].as_str().unwrap_or("?"),
+                e.detail["to"].as_str().unwrap_or("?")
+            ),
+            "session" => format!(
+                "{} min on {}",
+                e.detail["minutes"],
+                e.detail["date"].as_str().unwrap_or("?")
+            ),
             "note" => e.detail["text"].as_str().unwrap_or("").to_string(),
             _ => e.detail.to_string(),
         };
-        println!("{}  {:<13} {:<32} {}", &e.at[..19.min(e.at.len())], e.kind, item, detail);
+        println!(
+            "{}  {:<13} {:<32} {}",
+            &e.at[..19.min(e.at.len())],
+            e.kind,
+            item,
+            detail
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -28,14 +28,25 @@ pub fn run(args: Args, g: &Globals) -> Result<ExitCode> {
     check_id(&roadmap, &args.item)?;
     let date = match &args.date {
         None => progress::today(),
-        Some(d) => NaiveDate::parse_from_str(d, "%Y-%m-%d")
-            .map_err(|_| anyhow!("--date `{d}` is not a date: use YYYY-MM-DD, for example 2026-03-01"))?,
+        Some(d) => NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| {
+            anyhow!("--date `{d}` is not a date: use YYYY-MM-DD, for example 2026-03-01")
+        })?,
     };
     if date > progress::today() {
         return Err(anyhow!("--date {date} is in the future"));
     }
     let mut db = g.open_db()?;
-    db.log_session(&g.learner(), &args.item, date, minutes, args.note.as_deref())?;
-    println!("logged {} on {} for {date}", progress::hours(minutes), args.item);
+    db.log_session(
+        &g.learner(),
+        &args.item,
+        date,
+        minutes,
+        args.note.as_deref(),
+    )?;
+    println!(
+        "logged {} on {} for {date}",
+        progress::hours(minutes),
+        args.item
+    );
     Ok(ExitCode::SUCCESS)
 }

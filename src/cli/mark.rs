@@ -30,8 +30,17 @@ fn item_only(g: &Globals, id: &str) -> Result<()> {
     let roadmap = g.roadmap()?;
     check_id(&roadmap, id)?;
     if roadmap.phase(id).is_some() {
-        let items: Vec<_> = roadmap.phase(id).unwrap().items().iter().map(|i| i.id.to_string()).collect();
-        bail!("`{id}` is a phase; mark one of its items instead: {}", items.join(", "));
+        let items: Vec<_> = roadmap
+            .phase(id)
+            .unwrap()
+            .items()
+            .iter()
+            .map(|i| i.id.to_string())
+            .collect();
+        bail!(
+            "`{id}` is a phase; mark one of its items instead: {}",
+            items.join(", ")
+        );
     }
     Ok(())
 }
@@ -50,7 +59,11 @@ pub fn reset(args: ResetArgs, g: &Globals) -> Result<ExitCode> {
         if !std::io::stdin().is_terminal() {
             bail!("reset needs confirmation: run it on a terminal or pass --yes");
         }
-        eprint!("Reset {} to todo for {}? Sessions and notes are kept. [y/N] ", args.item, g.learner());
+        eprint!(
+            "Reset {} to todo for {}? Sessions and notes are kept. [y/N] ",
+            args.item,
+            g.learner()
+        );
         std::io::stderr().flush()?;
         let mut answer = String::new();
         std::io::stdin().lock().read_line(&mut answer)?;

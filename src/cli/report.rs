@@ -42,7 +42,11 @@ struct LearnerReport {
 pub fn run(args: Args, g: &Globals) -> Result<ExitCode> {
     let roadmap = g.roadmap()?;
     let db = g.open_db()?;
-    let learners = if args.all { db.learners()? } else { vec![g.learner()] };
+    let learners = if args.all {
+        db.learners()?
+    } else {
+        vec![g.learner()]
+    };
     let today = progress::today();
     let reports = learners
         .iter()
@@ -63,7 +67,8 @@ pub fn run(args: Args, g: &Globals) -> Result<ExitCode> {
     };
     match &args.out {
         Some(path) => {
-            std::fs::write(path, text).with_context(|| format!("cannot write the report to {}", path.display()))?;
+            std::fs::write(path, text)
+                .with_context(|| format!("cannot write the report to {}", path.display()))?;
             eprintln!("report written to {}", path.display());
         }
         None => print!("{text}"),
@@ -72,15 +77,29 @@ pub fn run(args: Args, g: &Globals) -> Result<ExitCode> {
 }
 
 fn metrics_text(r: &Run) -> String {
-    r.metrics.iter().map(|(k, v)| format!("{k}={v:.4}")).collect::<Vec<_>>().join(" ")
+    r.metrics
+        .iter()
+        .map(|(k, v)| format!("{k}={v:.4}"))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn pace_text(o: &Overview) -> String {
     match &o.pace {
         None => "no activity yet".into(),
         Some(p) => match p.forecast_finish {
-            Some(d) => format!("{:.0}% done since {}; forecast finish {d}: {}", p.fraction_done * 100.0, p.started, p.verdict),
-            None => format!("{:.0}% done since {}; {}", p.fraction_done * 100.0, p.started, p.verdict),
+            Some(d) => format!(
+                "{:.0}% done since {}; forecast finish {d}: {}",
+                p.fraction_done * 100.0,
+                p.started,
+                p.verdict
+            ),
+            None => format!(
+                "{:.0}% done since {}; {}",
+                p.fraction_done * 100.0,
+                p.started,
+                p.verdict
+            ),
         },
     }
 }
@@ -90,13 +109,27 @@ fn markdown(title: &str, reports: &[LearnerReport]) -> String {
     for r in reports {
         let o = &r.overview;
         let _ = writeln!(s, "## {}\n", o.learner);
-        let _ = writeln!(s, "- Current phase: {}", o.current_phase.as_deref().unwrap_or("none (finished)"));
+        let _ = writeln!(
+            s,
+            "- Current phase: {}",
+            o.current_phase.as_deref().unwrap_or("none (finished)")
+        );
         let _ = writeln!(s, "- Time logged: {}", hours(o.total_minutes));
         let _ = writeln!(s, "- Pace: {}", pace_text(o));
         let _ = writeln!(s, "- Next step: {}\n", o.next_step);
         s.push_str("| phase | title | items done | skipped | time | milestone |\n|---|---|---|---|---|---|\n");
         for p in &o.phases {
-            let _ = writeln!(s, "| {} | {} | {}/{} | {} | {} | {} |", p.id, p.title, p.done, p.total, p.skipped, hours(p.minutes), p.milestone);
+            let _ = writeln!(
+                s,
+                "| {} | {} | {}/{} | {} | {} | {} |",
+                p.id,
+                p.title,
+                p.done,
+                p.total,
+                p.skipped,
+                hours(p.minutes),
+                p.milestone
+            );
         }
         if !r.runs.is_empty() {
             s.push_str("\n| run | phase | kind | status | started | seconds | metrics |\n|---|---|---|---|---|---|---|\n");
@@ -109,7 +142,9 @@ fn markdown(title: &str, reports: &[LearnerReport]) -> String {
                     run.kind,
                     run.status,
                     run.started_at,
-                    run.duration_seconds.map(|d| format!("{d:.1}")).unwrap_or_default(),
+                    run.duration_seconds
+                        .map(|d| format!("{d:.1}"))
+                        .unwrap_or_default(),
                     metrics_text(run)
                 );
             }
@@ -122,7 +157,17 @@ fn markdown(title: &str, reports: &[LearnerReport]) -> String {
 fn csv_text(reports: &[LearnerReport]) -> Result<String> {
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record([
-        "learner", "phase", "title", "items_done", "items_total", "items_skipped", "minutes", "milestone", "runs", "latest_run_status", "latest_run_metrics",
+        "learner",
+        "phase",
+        "title",
+        "items_done",
+        "items_total",
+        "items_skipped",
+        "minutes",
+        "milestone",
+        "runs",
+        "latest_run_status",
+        "latest_run_metrics",
     ])?;
     for r in reports {
         for p in &r.overview.phases {
@@ -139,7 +184,9 @@ fn csv_text(reports: &[LearnerReport]) -> Result<String> {
                 p.milestone.clone(),
                 runs.len().to_string(),
                 latest.map(|x| x.status.clone()).unwrap_or_default(),
-                latest.map(|x| serde_json::to_string(&x.metrics).unwrap_or_default()).unwrap_or_default(),
+                latest
+                    .map(|x| serde_json::to_string(&x.metrics).unwrap_or_default())
+                    .unwrap_or_default(),
             ])?;
         }
     }

@@ -44,7 +44,10 @@ pub fn run(args: Args, g: &Globals) -> Result<ExitCode> {
 }
 
 /// Finds the runner of `phase`'s milestone, or explains why there is none.
-pub fn runner_for(g: &Globals, phase: &str) -> Result<(crate::roadmap::Roadmap, &'static dyn Runner)> {
+pub fn runner_for(
+    g: &Globals,
+    phase: &str,
+) -> Result<(crate::roadmap::Roadmap, &'static dyn Runner)> {
     let roadmap = g.roadmap()?;
     check_id(&roadmap, phase)?;
     let Some(p) = roadmap.phase(phase) else {
@@ -61,13 +64,17 @@ pub fn runner_for(g: &Globals, phase: &str) -> Result<(crate::roadmap::Roadmap, 
             m.id
         );
     };
-    let runner = runners::find(name).ok_or_else(|| anyhow!("runner `{name}` is not in this binary"))?;
+    let runner =
+        runners::find(name).ok_or_else(|| anyhow!("runner `{name}` is not in this binary"))?;
     Ok((roadmap, runner))
 }
 
 pub fn execute(g: &Globals, phase: &str, args: &[OsString], kind: Kind) -> Result<ExitCode> {
     let (roadmap, runner) = runner_for(g, phase)?;
-    let milestone = roadmap.phase(phase).and_then(|p| p.milestone.clone()).expect("checked");
+    let milestone = roadmap
+        .phase(phase)
+        .and_then(|p| p.milestone.clone())
+        .expect("checked");
     let call = |ctx: &RunContext| match kind {
         Kind::Run => runner.run(ctx, args),
         Kind::Verify => runner.verify(ctx, args),
@@ -92,29 +99,64 @@ pub fn execute(g: &Globals, phase: &str, args: &[OsString], kind: Kind) -> Resul
         Kind::Verify => "verify",
     };
     let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ");
-    let artifact_dir: PathBuf = g
-        .data_dir()?
-        .join("runs")
-        .join(format!("{phase}-{kind_name}-{stamp}-{}", std::process::id()));
+    let artifact_dir: PathBuf = g.data_dir()?.join("runs").join(format!(
+        "{phase}-{kind_name}-{stamp}-{}",
+        std::process::id()
+    ));
     let ctx = g.run_context_in(&db, artifact_dir.clone())?;
-    let arg_strings: Vec<String> = args.iter().map(|a| a.to_string_lossy().into_owned()).collect();
+    let arg_strings: Vec<String> = args
+        .iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
     let params = serde_json::json!({ "args": arg_strings });
-    let run_id = db.begin_run(&learner, phase, runner.name(), kind_name, &params, &artifact_dir)?;
+    let run_id = db.begin_run(
+        &learner,
+        phase,
+        runner.name(),
+        kind_name,
+        &params,
+        &artifact_dir,
+    )?;
     install_interrupt_handler(db.path().to_path_buf(), run_id);
 
     let started = std::time::Instant::now();
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| call(&ctx)))
-        .unwrap_or_else(|panic| Err(anyhow!("the {} runner crashed: {}", runner.name(), panic_message(&panic))));
+        .unwrap_or_else(|panic| {
+            Err(anyhow!(
+                "the {} runner crashed: {}",
+                runner.name(),
+                panic_message(&panic)
+            ))
+        });
     let elapsed = started.elapsed().as_secs_f64();
 
     match result {
         Err(e) => {
             let message = format!("{e:#}");
-            db.finish_run(run_id, RunEnd::Failed, &params, &Default::default(), &serde_json::json!([]), Some(&message), &[], None)?;
+            db.finish_run(
+                run_id,
+                RunEnd::Failed,
+                &params,
+                &Default::default(),
+                &serde_json::json!([]),
+                Some(&message),
+                &[],
+                None,
+            )?;
             eprintln!("{kind_name} #{run_id} of {phase} failed after {elapsed:.1}s (recorded)");
             Err(e)
         }
-        Ok(outcome) => record(&mut db, run_id, phase, kind_name, &milestone.id, &milestone.criteria, params, outcome, elapsed),
+        Ok(outcome) => record(
+            &mut db,
+            run_id,
+            phase,
+            kind_name,
+            &milestone.id,
+            &milestone.criteria,
+            params,
+            outcome,
+            elapsed,
+        ),
     }
 }
 
@@ -144,7 +186,11 @@ fn record(
             path: m.path.canonicalize().unwrap_or_else(|_| m.path.clone()),
         })
         .collect();
-    let end = if passed { RunEnd::Passed } else { RunEnd::Failed };
+    let end = if passed {
+        RunEnd::Passed
+    } else {
+        RunEnd::Failed
+    };
     db.finish_run(
         run_id,
         end,
@@ -157,16 +203,32 @@ fn record(
     )?;
     eprintln!();
     for r in &results {
-        let actual = r.actual.map(|a| format!("{a:.4}")).unwrap_or_else(|| "missing".into());
-        eprintln!("  {} {}  (got {actual})", if r.passed { "✓" } else { "✗" }, r.criterion);
+        let actual = r
+            .actual
+            .map(|a| format!("{a:.4}"))
+            .unwrap_or_else(|| "missing".into());
+        eprintln!(
+            "  {} {}  (got {actual})",
+            if r.passed { "✓" } else { "✗" },
+            r.criterion
+        );
     }
     eprintln!(
         "{kind_name} #{run_id} of {phase} {} in {elapsed:.1}s{}",
         if passed { "PASSED" } else { "did not pass" },
-        if passed { format!("; {milestone_id} is done") } else { String::new() }
+        if passed {
+            format!("; {milestone_id} is done")
+        } else {
+            String::new()
+        }
     );
     for m in &models {
-        eprintln!("  model {} {} saved at {}", m.name, m.version, m.path.display());
+        eprintln!(
+            "  model {} {} saved at {}",
+            m.name,
+            m.version,
+            m.path.display()
+        );
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -183,7 +245,11 @@ fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
 fn install_interrupt_handler(db_path: PathBuf, run_id: i64) {
     let result = ctrlc::set_handler(move || {
         if let Ok(mut db) = Db::open(&db_path) {
-            let _ = db.end_run_if_running(run_id, RunEnd::Interrupted, "interrupted by a signal (Ctrl-C or SIGTERM)");
+            let _ = db.end_run_if_running(
+                run_id,
+                RunEnd::Interrupted,
+                "interrupted by a signal (Ctrl-C or SIGTERM)",
+            );
         }
         eprintln!("\ninterrupted: run #{run_id} recorded as interrupted");
         std::process::exit(130);

@@ -28,7 +28,13 @@ pub fn run(args: Args, g: &Globals) -> Result<ExitCode> {
                 ItemKind::Milestone => "milestone",
                 ItemKind::Requirement => "requirement",
             };
-            println!("  [{:<11}] {:<36} {:<11} {}", status(item.id).as_str(), item.id, kind, item.title);
+            println!(
+                "  [{:<11}] {:<36} {:<11} {}",
+                status(item.id).as_str(),
+                item.id,
+                kind,
+                item.title
+            );
         }
     };
 
@@ -59,17 +65,34 @@ pub fn run(args: Args, g: &Globals) -> Result<ExitCode> {
         if !phase.resources.is_empty() {
             println!("\nLearning:");
             for r in &phase.resources {
-                println!("  [{:<11}] {:<36} {:?}: {} ({})", status(&r.id).as_str(), r.id, r.kind, r.title, r.provider);
+                println!(
+                    "  [{:<11}] {:<36} {:?}: {} ({})",
+                    status(&r.id).as_str(),
+                    r.id,
+                    r.kind,
+                    r.title,
+                    r.provider
+                );
             }
         }
         if !phase.requirements.is_empty() {
             println!("\nRequirements:");
             for r in &phase.requirements {
-                println!("  [{:<11}] {:<36} {}", status(&r.id).as_str(), r.id, r.title);
+                println!(
+                    "  [{:<11}] {:<36} {}",
+                    status(&r.id).as_str(),
+                    r.id,
+                    r.title
+                );
             }
         }
         if let Some(m) = &phase.milestone {
-            println!("\nMilestone: [{}] {} — {}", status(&m.id).as_str(), m.id, m.title);
+            println!(
+                "\nMilestone: [{}] {} — {}",
+                status(&m.id).as_str(),
+                m.id,
+                m.title
+            );
             println!("  {}", m.description);
             match &m.runner {
                 Some(r) => {
@@ -77,7 +100,10 @@ pub fn run(args: Args, g: &Globals) -> Result<ExitCode> {
                     let criteria: Vec<String> = m.criteria.iter().map(|c| c.to_string()).collect();
                     println!("  Passes when: {}", criteria.join(", "));
                 }
-                None => println!("  No runner: mark it done by hand (`roadmap done {}`)", m.id),
+                None => println!(
+                    "  No runner: mark it done by hand (`roadmap done {}`)",
+                    m.id
+                ),
             }
         }
         return Ok(ExitCode::SUCCESS);
@@ -105,17 +131,36 @@ pub fn run(args: Args, g: &Globals) -> Result<ExitCode> {
             s.finished_at.as_deref().unwrap_or("-")
         ),
     }
-    let sessions: Vec<_> = db.sessions(&learner)?.into_iter().filter(|s| s.item_id == id).collect();
+    let sessions: Vec<_> = db
+        .sessions(&learner)?
+        .into_iter()
+        .filter(|s| s.item_id == id)
+        .collect();
     if !sessions.is_empty() {
         let total: i64 = sessions.iter().map(|s| s.minutes).sum();
         println!("Studied: {} in {} sessions", hours(total), sessions.len());
     }
     for n in db.notes(&learner)?.into_iter().filter(|n| n.item_id == id) {
-        println!("Note ({}): {}", &n.created_at[..10.min(n.created_at.len())], n.text);
+        println!(
+            "Note ({}): {}",
+            &n.created_at[..10.min(n.created_at.len())],
+            n.text
+        );
     }
     if item.kind == ItemKind::Milestone {
-        for r in db.runs(&learner)?.into_iter().filter(|r| r.phase_id == item.phase.id) {
-            println!("{} #{} {}: {} {:?}", r.kind, r.id, &r.started_at[..19.min(r.started_at.len())], r.status, r.metrics);
+        for r in db
+            .runs(&learner)?
+            .into_iter()
+            .filter(|r| r.phase_id == item.phase.id)
+        {
+            println!(
+                "{} #{} {}: {} {:?}",
+                r.kind,
+                r.id,
+                &r.started_at[..19.min(r.started_at.len())],
+                r.status,
+                r.metrics
+            );
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -28,7 +28,11 @@ pub fn run(args: Args, g: &Globals) -> Result<ExitCode> {
     table.load_preset(comfy_table::presets::NOTHING);
     table.set_header(["phase", "title", "progress", "items", "milestone", "time"]);
     for p in &o.phases {
-        let marker = if o.current_phase.as_deref() == Some(p.id.as_str()) { "▶ " } else { "  " };
+        let marker = if o.current_phase.as_deref() == Some(p.id.as_str()) {
+            "▶ "
+        } else {
+            "  "
+        };
         table.add_row([
             format!("{marker}{}", p.id),
             p.title.clone(),
@@ -42,7 +46,10 @@ pub fn run(args: Args, g: &Globals) -> Result<ExitCode> {
     match &o.current_phase {
         Some(id) => {
             let phase = roadmap.phase(id).expect("current phase exists");
-            println!("Current phase: {id} — {} ({})", phase.title, phase.duration_months);
+            println!(
+                "Current phase: {id} — {} ({})",
+                phase.title, phase.duration_months
+            );
         }
         None => println!("Current phase: none left"),
     }
@@ -58,7 +65,10 @@ pub fn run(args: Args, g: &Globals) -> Result<ExitCode> {
                 p.fraction_done * 100.0
             );
             match (p.forecast_finish, p.projected_months) {
-                (Some(d), Some(m)) => println!("; forecast finish {d} (~{m:.1} months in all): {}", p.verdict),
+                (Some(d), Some(m)) => println!(
+                    "; forecast finish {d} (~{m:.1} months in all): {}",
+                    p.verdict
+                ),
                 _ => println!("; {}", p.verdict),
             }
         }

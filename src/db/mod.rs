@@ -145,8 +145,12 @@ impl Db {
     /// marks runs whose process is gone as `interrupted`.
     pub fn open(path: &Path) -> Result<Db> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent)
-                .with_context(|| format!("cannot create the directory for the progress database {}", parent.display()))?;
+            std::fs::create_dir_all(parent).with_context(|| {
+                format!(
+                    "cannot create the directory for the progress database {}",
+                    parent.display()
+                )
+            })?;
         }
         let conn = Connection::open(path)
             .with_context(|| format!("cannot open the progress database {}", path.display()))?;
@@ -178,7 +182,9 @@ impl Db {
         }
         let conn = Connection::open_with_flags(
             path,
-            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
+            OpenFlags::SQLITE_OPEN_READ_ONLY
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX
+                | OpenFlags::SQLITE_OPEN_URI,
         )
         .with_context(|| format!("cannot open {} read-only", path.display()))?;
         conn.busy_timeout(Duration::from_secs(30))?;
@@ -191,7 +197,10 @@ impl Db {
             bail!(newer_schema(path, version));
         }
         if version < 1 {
-            bail!("{} is an empty SQLite file, not a roadmap progress database", path.display());
+            bail!(
+                "{} is an empty SQLite file, not a roadmap progress database",
+                path.display()
+            );
         }
         Ok(db)
     }
@@ -207,12 +216,18 @@ impl Db {
     }
 
     fn migrate(&mut self) -> Result<()> {
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Exclusive)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Exclusive)?;
         // Re-read inside the lock: another process may have migrated meanwhile.
         let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
-            tx.execute_batch(sql)
-                .with_context(|| format!("migrating the progress database to schema version {}", i + 1))?;
+            tx.execute_batch(sql).with_context(|| {
+                format!(
+                    "migrating the progress database to schema version {}",
+                    i + 1
+                )
+            })?;
         }
         tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
         tx.commit()?;
@@ -233,14 +248,20 @@ impl Db {
             if process_alive(pid, start.as_deref()) {
                 continue;
             }
-            n += self.end_run_if_running(id, RunEnd::Interrupted, "the process running it exited without finishing (killed or crashed)")?;
+            n += self.end_run_if_running(
+                id,
+                RunEnd::Interrupted,
+                "the process running it exited without finishing (killed or crashed)",
+            )?;
         }
         Ok(n)
     }
 
     /// Marks a run as ended if it is still `running`; returns 1 if it changed.
     pub fn end_run_if_running(&mut self, run_id: i64, end: RunEnd, error: &str) -> Result<usize> {
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let row: Option<(i64, String)> = tx
             .query_row(
                 "SELECT learner_id, started_at FROM runs WHERE id = ?1 AND status = 'running'",
@@ -271,17 +292,23 @@ impl Db {
     pub fn learner_id(&mut self, name: &str, create: bool) -> Result<Option<i64>> {
         let existing: Option<i64> = self
             .conn
-            .query_row("SELECT id FROM learners WHERE name = ?1", [name], |r| r.get(0))
+            .query_row("SELECT id FROM learners WHERE name = ?1", [name], |r| {
+                r.get(0)
+            })
             .optional()?;
         if existing.is_some() || !create {
             return Ok(existing);
         }
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute(
             "INSERT OR IGNORE INTO learners (name, created_at) VALUES (?1, ?2)",
             params![name, now()],
         )?;
-        let id: i64 = tx.query_row("SELECT id FROM learners WHERE name = ?1", [name], |r| r.get(0))?;
+        let id: i64 = tx.query_row("SELECT id FROM learners WHERE name = ?1", [name], |r| {
+            r.get(0)
+        })?;
         tx.commit()?;
         Ok(Some(id))
     }
@@ -291,7 +318,9 @@ impl Db {
     }
 
     pub fn learners(&self) -> Result<Vec<String>> {
-        let mut stmt = self.conn.prepare("SELECT name FROM learners ORDER BY name")?;
+        let mut stmt = self
+            .conn
+            .prepare("SELECT name FROM learners ORDER BY name")?;
         let rows = stmt.query_map([], |r| r.get(0))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
@@ -299,7 +328,11 @@ impl Db {
     pub fn learner_created(&self, learner: &str) -> Result<Option<String>> {
         Ok(self
             .conn
-            .query_row("SELECT created_at FROM learners WHERE name = ?1", [learner], |r| r.get(0))
+            .query_row(
+                "SELECT created_at FROM learners WHERE name = ?1",
+                [learner],
+                |r| r.get(0),
+            )
             .optional()?)
     }
 
@@ -324,9 +357,17 @@ impl Db {
     }
 
     /// Sets an item's status and logs the change, in one transaction.
-    pub fn set_status(&mut self, learner: &str, item: &str, status: Status, reason: &str) -> Result<Status> {
+    pub fn set_status(
+        &mut self,
+        learner: &str,
+        item: &str,
+        status: Status,
+        reason: &str,
+    ) -> Result<Status> {
         let lid = self.require_learner(learner)?;
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let previous = set_status_tx(&tx, lid, item, status, reason)?;
         tx.commit()?;
         Ok(previous)
@@ -335,20 +376,37 @@ impl Db {
     /// Forgets an item's status (back to todo). Sessions and notes are kept.
     pub fn reset(&mut self, learner: &str, item: &str) -> Result<Status> {
         let lid = self.require_learner(learner)?;
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let previous = current_status(&tx, lid, item)?;
         tx.execute(
             "DELETE FROM item_status WHERE learner_id = ?1 AND item_id = ?2",
             params![lid, item],
         )?;
-        insert_event(&tx, lid, Some(item), "reset", serde_json::json!({ "from": previous.as_str() }))?;
+        insert_event(
+            &tx,
+            lid,
+            Some(item),
+            "reset",
+            serde_json::json!({ "from": previous.as_str() }),
+        )?;
         tx.commit()?;
         Ok(previous)
     }
 
-    pub fn log_session(&mut self, learner: &str, item: &str, date: NaiveDate, minutes: i64, note: Option<&str>) -> Result<()> {
+    pub fn log_session(
+        &mut self,
+        learner: &str,
+        item: &str,
+        date: NaiveDate,
+        minutes: i64,
+        note: Option<&str>,
+    ) -> Result<()> {
         let lid = self.require_learner(learner)?;
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute(
             "INSERT INTO study_sessions (learner_id, item_id, date, minutes, note, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             params![lid, item, date.to_string(), minutes, note, now()],
@@ -370,12 +428,20 @@ impl Db {
 
     pub fn add_note(&mut self, learner: &str, item: &str, text: &str) -> Result<()> {
         let lid = self.require_learner(learner)?;
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute(
             "INSERT INTO notes (learner_id, item_id, text, created_at) VALUES (?1, ?2, ?3, ?4)",
             params![lid, item, text, now()],
         )?;
-        insert_event(&tx, lid, Some(item), "note", serde_json::json!({ "text": text }))?;
+        insert_event(
+            &tx,
+            lid,
+            Some(item),
+            "note",
+            serde_json::json!({ "text": text }),
+        )?;
         tx.commit()?;
         Ok(())
     }
@@ -391,7 +457,8 @@ impl Db {
                 at: r.get(1)?,
                 item_id: r.get(2)?,
                 kind: r.get(3)?,
-                detail: serde_json::from_str(&r.get::<_, String>(4)?).unwrap_or(serde_json::Value::Null),
+                detail: serde_json::from_str(&r.get::<_, String>(4)?)
+                    .unwrap_or(serde_json::Value::Null),
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -439,7 +506,9 @@ impl Db {
         artifact_dir: &Path,
     ) -> Result<i64> {
         let lid = self.require_learner(learner)?;
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let pid = std::process::id() as i64;
         tx.execute(
             "INSERT INTO runs (learner_id, phase_id, runner, kind, started_at, status, params, artifact_dir, tool_version, pid, pid_start)
@@ -483,7 +552,9 @@ impl Db {
         models: &[NewModel],
         milestone_item: Option<&str>,
     ) -> Result<()> {
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let (lid, started_at): (i64, String) = tx.query_row(
             "SELECT learner_id, started_at FROM runs WHERE id = ?1",
             [run_id],
@@ -491,7 +562,11 @@ impl Db {
         )?;
         let finished = now();
         // JSON has no NaN or infinity: keep only finite numbers.
-        let finite: BTreeMap<&String, f64> = metrics.iter().filter(|(_, v)| v.is_finite()).map(|(k, v)| (k, *v)).collect();
+        let finite: BTreeMap<&String, f64> = metrics
+            .iter()
+            .filter(|(_, v)| v.is_finite())
+            .map(|(k, v)| (k, *v))
+            .collect();
         tx.execute(
             "UPDATE runs SET status = ?2, finished_at = ?3, duration_seconds = ?4, params = ?5, metrics = ?6, criteria = ?7, error = ?8
              WHERE id = ?1",
@@ -522,7 +597,13 @@ impl Db {
         if end == RunEnd::Passed {
             if let Some(item) = milestone_item {
                 if current_status(&tx, lid, item)? != Status::Done {
-                    set_status_tx(&tx, lid, item, Status::Done, &format!("run {run_id} passed"))?;
+                    set_status_tx(
+                        &tx,
+                        lid,
+                        item,
+                        Status::Done,
+                        &format!("run {run_id} passed"),
+                    )?;
                 }
             }
         }
@@ -537,9 +618,11 @@ impl Db {
              FROM runs r JOIN learners l ON l.id = r.learner_id WHERE l.name = ?1 ORDER BY r.started_at, r.id",
         )?;
         let rows = stmt.query_map([learner], |r| {
-            let json = |i: usize| -> rusqlite::Result<serde_json::Value> {
-                Ok(serde_json::from_str(&r.get::<_, String>(i)?).unwrap_or(serde_json::Value::Null))
-            };
+            let json =
+                |i: usize| -> rusqlite::Result<serde_json::Value> {
+                    Ok(serde_json::from_str(&r.get::<_, String>(i)?)
+                        .unwrap_or(serde_json::Value::Null))
+                };
             Ok(Run {
                 id: r.get(0)?,
                 phase_id: r.get(1)?,
@@ -580,7 +663,12 @@ impl Db {
             "SELECT m.name, m.path FROM models m JOIN runs r ON r.id = m.run_id
              WHERE r.status = 'passed' ORDER BY m.created_at ASC, m.id ASC",
         )?;
-        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, PathBuf::from(r.get::<_, String>(1)?))))?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                PathBuf::from(r.get::<_, String>(1)?),
+            ))
+        })?;
         // Later rows overwrite earlier ones, so the newest wins.
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
@@ -598,7 +686,13 @@ fn current_status(tx: &rusqlite::Transaction<'_>, lid: i64, item: &str) -> Resul
         .unwrap_or(Status::Todo))
 }
 
-fn set_status_tx(tx: &rusqlite::Transaction<'_>, lid: i64, item: &str, status: Status, reason: &str) -> Result<Status> {
+fn set_status_tx(
+    tx: &rusqlite::Transaction<'_>,
+    lid: i64,
+    item: &str,
+    status: Status,
+    reason: &str,
+) -> Result<Status> {
     let previous = current_status(tx, lid, item)?;
     let at = now();
     let started = matches!(status, Status::InProgress | Status::Done).then(|| at.clone());
@@ -623,7 +717,13 @@ fn set_status_tx(tx: &rusqlite::Transaction<'_>, lid: i64, item: &str, status: S
     Ok(previous)
 }
 
-fn insert_event(tx: &rusqlite::Transaction<'_>, lid: i64, item: Option<&str>, kind: &str, detail: serde_json::Value) -> Result<()> {
+fn insert_event(
+    tx: &rusqlite::Transaction<'_>,
+    lid: i64,
+    item: Option<&str>,
+    kind: &str,
+    detail: serde_json::Value,
+) -> Result<()> {
     tx.execute(
         "INSERT INTO events (learner_id, at, item_id, kind, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
         params![lid, now(), item, kind, detail.to_string()],
@@ -646,7 +746,10 @@ fn not_a_db(path: &Path, e: rusqlite::Error) -> anyhow::Error {
             );
         }
     }
-    anyhow::Error::new(e).context(format!("cannot read the progress database {}", path.display()))
+    anyhow::Error::new(e).context(format!(
+        "cannot read the progress database {}",
+        path.display()
+    ))
 }
 
 fn newer_schema(path: &Path, version: i64) -> String {
@@ -696,13 +799,17 @@ mod tests {
             let conn = Connection::open(&path).unwrap();
             conn.execute_batch(MIGRATIONS[0]).unwrap();
             conn.pragma_update(None, "user_version", 1).unwrap();
-            conn.execute("INSERT INTO learners (name, created_at) VALUES ('ada', '2026-01-01T00:00:00Z')", [])
-                .unwrap();
+            conn.execute(
+                "INSERT INTO learners (name, created_at) VALUES ('ada', '2026-01-01T00:00:00Z')",
+                [],
+            )
+            .unwrap();
         }
         let mut db = Db::open(&path).unwrap();
         assert_eq!(db.user_version().unwrap(), SCHEMA_VERSION);
         assert_eq!(db.learners().unwrap(), ["ada"]);
-        db.set_status("ada", "phase1.milestone", Status::Done, "test").unwrap();
+        db.set_status("ada", "phase1.milestone", Status::Done, "test")
+            .unwrap();
         assert!(db.latest_model("sentiment").unwrap().is_none());
     }
 
@@ -721,11 +828,21 @@ mod tests {
         let path = dir.path().join("p.db");
         let mut db = Db::open(&path).unwrap();
         let id = db
-            .begin_run("ada", "phase1", "selftest", "run", &serde_json::json!({}), dir.path())
+            .begin_run(
+                "ada",
+                "phase1",
+                "selftest",
+                "run",
+                &serde_json::json!({}),
+                dir.path(),
+            )
             .unwrap();
         // Pretend the run belongs to a process that is gone.
         db.conn
-            .execute("UPDATE runs SET pid = 0, pid_start = 'gone' WHERE id = ?1", [id])
+            .execute(
+                "UPDATE runs SET pid = 0, pid_start = 'gone' WHERE id = ?1",
+                [id],
+            )
             .unwrap();
         drop(db);
         let db = Db::open(&path).unwrap();

@@ -14,7 +14,10 @@ use super::{RunContext, RunOutcome, Runner};
 pub struct SelfTest;
 
 #[derive(Debug, Parser)]
-#[command(name = "roadmap run <PHASE>", about = "Test runner: reports the given metrics")]
+#[command(
+    name = "roadmap run <PHASE>",
+    about = "Test runner: reports the given metrics"
+)]
 struct Args {
     /// A metric to report, as NAME=VALUE (repeatable).
     #[arg(long = "metric", value_parser = parse_metric)]
@@ -47,7 +50,9 @@ impl Runner for SelfTest {
     }
 
     fn run(&self, ctx: &RunContext, args: &[OsString]) -> Result<RunOutcome> {
-        let args = Args::try_parse_from(std::iter::once(OsString::from("selftest")).chain(args.iter().cloned()))?;
+        let args = Args::try_parse_from(
+            std::iter::once(OsString::from("selftest")).chain(args.iter().cloned()),
+        )?;
         if args.sleep > 0.0 {
             std::thread::sleep(std::time::Duration::from_secs_f64(args.sleep));
         }

@@ -127,11 +127,18 @@ pub struct AssetFile {
 impl Asset {
     /// The environment variable that points at a folder holding this asset's files.
     pub fn env_var(&self) -> String {
-        format!("ROADMAP_{}_DIR", self.name.to_ascii_uppercase().replace(['-', '.'], "_"))
+        format!(
+            "ROADMAP_{}_DIR",
+            self.name.to_ascii_uppercase().replace(['-', '.'], "_")
+        )
     }
 
     fn file_list(&self) -> String {
-        self.files.iter().map(|f| f.file.as_str()).collect::<Vec<_>>().join(", ")
+        self.files
+            .iter()
+            .map(|f| f.file.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 }
 
@@ -145,10 +152,18 @@ impl Manifest {
     }
 
     pub fn get(&self, name: &str) -> Result<&Asset, AssetError> {
-        self.assets.iter().find(|a| a.name == name).ok_or_else(|| AssetError::Unknown {
-            name: name.to_string(),
-            known: self.assets.iter().map(|a| a.name.as_str()).collect::<Vec<_>>().join(", "),
-        })
+        self.assets
+            .iter()
+            .find(|a| a.name == name)
+            .ok_or_else(|| AssetError::Unknown {
+                name: name.to_string(),
+                known: self
+                    .assets
+                    .iter()
+                    .map(|a| a.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            })
     }
 }
 
@@ -235,7 +250,10 @@ pub fn verify(cache_dir: &Path, asset: &Asset) -> Result<PathBuf, AssetError> {
                 path: p,
                 expected: f.sha256.clone(),
                 actual,
-                hint: format!("run `roadmap assets fetch {} --force` to fetch it again", asset.name),
+                hint: format!(
+                    "run `roadmap assets fetch {} --force` to fetch it again",
+                    asset.name
+                ),
             });
         }
     }
@@ -248,12 +266,17 @@ pub fn verify(cache_dir: &Path, asset: &Asset) -> Result<PathBuf, AssetError> {
 /// Downloads, extracts, verifies and installs an asset into the cache.
 /// With `force`, an existing copy is replaced.
 pub fn fetch(cache_dir: &Path, asset: &Asset, force: bool) -> Result<PathBuf, AssetError> {
-    fs::create_dir_all(cache_dir).map_err(io_err(format!("cannot create the cache folder {}", cache_dir.display())))?;
+    fs::create_dir_all(cache_dir).map_err(io_err(format!(
+        "cannot create the cache folder {}",
+        cache_dir.display()
+    )))?;
     let target = cache_dir.join(&asset.name);
     let lock_path = cache_dir.join(format!(".{}.lock", asset.name));
-    let lock = File::create(&lock_path).map_err(io_err(format!("cannot create {}", lock_path.display())))?;
+    let lock = File::create(&lock_path)
+        .map_err(io_err(format!("cannot create {}", lock_path.display())))?;
     // Another process fetching the same asset holds this lock; wait for it.
-    fs4::fs_std::FileExt::lock_exclusive(&lock).map_err(io_err(format!("cannot lock {}", lock_path.display())))?;
+    fs4::fs_std::FileExt::lock_exclusive(&lock)
+        .map_err(io_err(format!("cannot lock {}", lock_path.display())))?;
     if !force && state(cache_dir, asset) == State::Cached {
         return Ok(target);
     }
@@ -276,10 +299,14 @@ pub fn fetch(cache_dir: &Path, asset: &Asset, force: bool) -> Result<PathBuf, As
     let staged = staging.keep();
     if target.exists() {
         let old = cache_dir.join(format!(".{}-old-{}", asset.name, std::process::id()));
-        fs::rename(&target, &old).map_err(io_err(format!("cannot move {} aside", target.display())))?;
+        fs::rename(&target, &old)
+            .map_err(io_err(format!("cannot move {} aside", target.display())))?;
         let _ = fs::remove_dir_all(&old);
     }
-    fs::rename(&staged, &target).map_err(io_err(format!("cannot move the asset into {}", target.display())))?;
+    fs::rename(&staged, &target).map_err(io_err(format!(
+        "cannot move the asset into {}",
+        target.display()
+    )))?;
     Ok(target)
 }
 
@@ -290,11 +317,25 @@ fn python() -> String {
 fn pip_download(asset: &Asset, dir: &Path) -> Result<PathBuf, AssetError> {
     let python = python();
     let spec = format!("{}=={}", asset.package, asset.version);
-    eprintln!("fetching asset {} from the Python package {spec} ...", asset.name);
+    eprintln!(
+        "fetching asset {} from the Python package {spec} ...",
+        asset.name
+    );
     let mut cmd = Command::new(&python);
-    cmd.args(["-m", "pip", "download", "--no-deps", "--disable-pip-version-check", "--retries", "2", "--timeout", "30", "-d"])
-        .arg(dir)
-        .arg(&spec);
+    cmd.args([
+        "-m",
+        "pip",
+        "download",
+        "--no-deps",
+        "--disable-pip-version-check",
+        "--retries",
+        "2",
+        "--timeout",
+        "30",
+        "-d",
+    ])
+    .arg(dir)
+    .arg(&spec);
     if asset.format == Format::Sdist {
         cmd.args(["--no-binary", ":all:"]);
     }
@@ -339,7 +380,12 @@ fn pip_download(asset: &Asset, dir: &Path) -> Result<PathBuf, AssetError> {
 }
 
 /// Copies `reader` to `out_path` while hashing it, showing progress.
-fn copy_hashed(mut reader: impl Read, out_path: &Path, size: u64, label: &str) -> Result<String, AssetError> {
+fn copy_hashed(
+    mut reader: impl Read,
+    out_path: &Path,
+    size: u64,
+    label: &str,
+) -> Result<String, AssetError> {
     let bar = indicatif::ProgressBar::new(size);
     bar.set_style(
         indicatif::ProgressStyle::with_template("{msg:>32} [{bar:30}] {bytes}/{total_bytes}")
@@ -347,53 +393,73 @@ fn copy_hashed(mut reader: impl Read, out_path: &Path, size: u64, label: &str) -
             .progress_chars("=> "),
     );
     bar.set_message(label.to_string());
-    let mut out = File::create(out_path).map_err(io_err(format!("cannot create {}", out_path.display())))?;
+    let mut out =
+        File::create(out_path).map_err(io_err(format!("cannot create {}", out_path.display())))?;
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 1 << 16];
     loop {
-        let n = reader.read(&mut buf).map_err(io_err(format!("cannot extract {label}")))?;
+        let n = reader
+            .read(&mut buf)
+            .map_err(io_err(format!("cannot extract {label}")))?;
         if n == 0 {
             break;
         }
         hasher.update(&buf[..n]);
-        out.write_all(&buf[..n]).map_err(io_err(format!("cannot write {}", out_path.display())))?;
+        out.write_all(&buf[..n])
+            .map_err(io_err(format!("cannot write {}", out_path.display())))?;
         bar.inc(n as u64);
     }
-    out.sync_all().map_err(io_err(format!("cannot flush {}", out_path.display())))?;
+    out.sync_all()
+        .map_err(io_err(format!("cannot flush {}", out_path.display())))?;
     bar.finish_and_clear();
     Ok(hex::encode(hasher.finalize()))
 }
 
 fn extract(asset: &Asset, archive: &Path, out: &Path) -> Result<(), AssetError> {
-    let archive_name = archive.file_name().unwrap_or_default().to_string_lossy().into_owned();
+    let archive_name = archive
+        .file_name()
+        .unwrap_or_default()
+        .to_string_lossy()
+        .into_owned();
     let mut hashes = Vec::new();
     match asset.format {
         Format::Wheel => {
-            let file = File::open(archive).map_err(io_err(format!("cannot open {archive_name}")))?;
+            let file =
+                File::open(archive).map_err(io_err(format!("cannot open {archive_name}")))?;
             let mut zip = zip::ZipArchive::new(file).map_err(|e| AssetError::Io {
                 context: format!("{archive_name} is not a valid wheel"),
                 source: io::Error::other(e),
             })?;
             for f in &asset.files {
-                let entry = zip.by_name(&f.member).map_err(|_| AssetError::MemberMissing {
-                    archive: archive_name.clone(),
-                    member: f.member.clone(),
-                })?;
+                let entry = zip
+                    .by_name(&f.member)
+                    .map_err(|_| AssetError::MemberMissing {
+                        archive: archive_name.clone(),
+                        member: f.member.clone(),
+                    })?;
                 let size = entry.size();
                 hashes.push(copy_hashed(entry, &out.join(&f.file), size, &f.file)?);
             }
         }
         Format::Sdist => {
             for f in &asset.files {
-                let file = File::open(archive).map_err(io_err(format!("cannot open {archive_name}")))?;
+                let file =
+                    File::open(archive).map_err(io_err(format!("cannot open {archive_name}")))?;
                 let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(file));
-                let entries = tar.entries().map_err(io_err(format!("cannot read {archive_name}")))?;
+                let entries = tar
+                    .entries()
+                    .map_err(io_err(format!("cannot read {archive_name}")))?;
                 let mut found = None;
                 for entry in entries {
                     let entry = entry.map_err(io_err(format!("cannot read {archive_name}")))?;
-                    let p = entry.path().map_err(io_err("bad path in archive"))?.to_string_lossy().into_owned();
+                    let p = entry
+                        .path()
+                        .map_err(io_err("bad path in archive"))?
+                        .to_string_lossy()
+                        .into_owned();
                     // Source packages wrap everything in a `NAME-VERSION/` folder.
-                    if p == f.member || p.split_once('/').is_some_and(|(_, rest)| rest == f.member) {
+                    if p == f.member || p.split_once('/').is_some_and(|(_, rest)| rest == f.member)
+                    {
                         let size = entry.size();
                         found = Some(copy_hashed(entry, &out.join(&f.file), size, &f.file)?);
                         break;
@@ -412,7 +478,10 @@ fn extract(asset: &Asset, archive: &Path, out: &Path) -> Result<(), AssetError> 
                 path: PathBuf::from(format!("{archive_name}:{}", f.member)),
                 expected: f.sha256.clone(),
                 actual,
-                hint: format!("the package {}=={} no longer carries the pinned file", asset.package, asset.version),
+                hint: format!(
+                    "the package {}=={} no longer carries the pinned file",
+                    asset.package, asset.version
+                ),
             });
         }
     }
@@ -433,7 +502,12 @@ fn stamp_entries(dir: &Path, asset: &Asset) -> Option<Vec<StampEntry>> {
         .iter()
         .map(|f| {
             let meta = fs::metadata(dir.join(&f.file)).ok()?;
-            let modified_ns = meta.modified().ok()?.duration_since(UNIX_EPOCH).ok()?.as_nanos();
+            let modified_ns = meta
+                .modified()
+                .ok()?
+                .duration_since(UNIX_EPOCH)
+                .ok()?
+                .as_nanos();
             Some(StampEntry {
                 file: f.file.clone(),
                 sha256: f.sha256.clone(),
@@ -447,7 +521,10 @@ fn stamp_entries(dir: &Path, asset: &Asset) -> Option<Vec<StampEntry>> {
 fn write_stamp(dir: &Path, asset: &Asset) -> Result<(), AssetError> {
     let entries = stamp_entries(dir, asset).unwrap_or_default();
     let text = serde_json::to_string_pretty(&entries).expect("serialisable");
-    fs::write(dir.join(STAMP), text).map_err(io_err(format!("cannot write {}", dir.join(STAMP).display())))
+    fs::write(dir.join(STAMP), text).map_err(io_err(format!(
+        "cannot write {}",
+        dir.join(STAMP).display()
+    )))
 }
 
 /// True when every file still has the size, time and pin recorded when it was verified.
@@ -523,6 +600,9 @@ mod tests {
         fs::write(dir.join("a.txt"), "abd").unwrap();
         assert_eq!(state(cache.path(), asset), State::Modified);
         let err = verify(cache.path(), asset).unwrap_err().to_string();
-        assert!(err.contains("checksum mismatch") && err.contains("--force"), "{err}");
+        assert!(
+            err.contains("checksum mismatch") && err.contains("--force"),
+            "{err}"
+        );
     }
 }
