@@ -98,16 +98,16 @@ pub enum Command {
     /// Offline models and datasets: list, fetch, verify, path
     #[command(subcommand)]
     Assets(assets::Command),
-    /// Sentence embeddings (all-MiniLM-L6-v2) of every line of a file, as float32 rows or JSON
-    Embed(embed::Args),
     /// The local LLM: OpenAI-compatible server, one-off generation, speed benchmark
     Llm(llm::Args),
-    /// Serve the phase-2 sentiment model over HTTP (phase 3): predict, batch, health, metrics, docs
-    Serve(serve::Args),
+    /// Sentence embeddings (all-MiniLM-L6-v2) of every line of a file, as float32 rows or JSON
+    Embed(embed::Args),
     /// Classify texts with the phase-2 sentiment model: `roadmap predict "great film"` or `--file F`
     Predict(predict::Args),
     /// The phase 5 knowledge base: ingest documents, search (dense, BM25, hybrid), evaluate on SQuAD
     Rag(rag::Args),
+    /// Serve the phase-2 sentiment model over HTTP (phase 3): predict, batch, health, metrics, docs
+    Serve(serve::Args),
     /// Print a shell completion script
     Completions(completions::Args),
 }
@@ -250,11 +250,11 @@ pub fn main() -> ExitCode {
         Command::Report(a) => report::run(a, &g),
         Command::Cohort(a) => cohort::run(a, &g),
         Command::Assets(c) => assets::run(c, &g),
-        Command::Embed(a) => embed::run(a, &g).map(|()| ExitCode::SUCCESS),
         Command::Llm(a) => llm::run(a, &g),
-        Command::Serve(a) => serve::run(a, &g),
+        Command::Embed(a) => embed::run(a, &g).map(|()| ExitCode::SUCCESS),
         Command::Predict(a) => predict::run(a, &g).map(|()| ExitCode::SUCCESS),
         Command::Rag(a) => rag::run(a, &g).map(|()| ExitCode::SUCCESS),
+        Command::Serve(a) => serve::run(a, &g),
         Command::Completions(a) => completions::run(a),
     };
     match result {

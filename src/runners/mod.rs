@@ -79,7 +79,14 @@ pub trait Runner: Sync {
 
 /// Every runner this binary knows.
 pub fn registry() -> &'static [&'static dyn Runner] {
-    &[&selftest::SelfTest, &sentiment::Sentiment, &similarity::Similarity, &logreg::LogReg, &serve::Serve, &rag_eval::RagEval]
+    &[
+        &logreg::LogReg,
+        &sentiment::Sentiment,
+        &serve::Serve,
+        &similarity::Similarity,
+        &rag_eval::RagEval,
+        &selftest::SelfTest,
+    ]
 }
 
 /// Looks a runner up by name.
