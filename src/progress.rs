@@ -130,10 +130,16 @@ pub fn overview(
                 "start"
             };
             match (next.kind, phase.milestone.as_ref().and_then(|m| m.runner.as_ref())) {
-                (ItemKind::Milestone, Some(_)) => format!(
-                    "{}: build the milestone \"{}\", then check it with `roadmap run {}` (reference) or `roadmap verify {}` (yours)",
-                    phase.id, next.title, phase.id, phase.id
-                ),
+                (ItemKind::Milestone, Some(runner)) => {
+                    let verify = crate::runners::find(runner)
+                        .filter(|r| r.can_verify())
+                        .map(|_| format!(", and check your own with `roadmap verify {}`", phase.id))
+                        .unwrap_or_default();
+                    format!(
+                        "{}: build the milestone \"{}\"; run the reference with `roadmap run {}`{verify}",
+                        phase.id, next.title, phase.id
+                    )
+                }
                 _ => format!(
                     "{verb} \"{}\" ({}): `roadmap {} {}`, then `roadmap done {}`",
                     next.title,

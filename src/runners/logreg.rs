@@ -611,6 +611,10 @@ impl Runner for LogReg {
         Ok(vec![train_path, test_path, readme])
     }
 
+    fn can_verify(&self) -> bool {
+        true
+    }
+
     fn verify(&self, _ctx: &RunContext, args: &[OsString]) -> Result<RunOutcome> {
         let args: VerifyArgs = parse("logreg-verify", args)?;
         let (_, test) = logreg_data::reference_split();

@@ -63,6 +63,10 @@ pub trait Runner: Sync {
     /// arguments after `roadmap run PHASE` (the runner parses them with clap).
     /// Human-readable output goes to stdout (or one JSON object with `--json`).
     fn run(&self, ctx: &RunContext, args: &[OsString]) -> Result<RunOutcome>;
+    /// Whether [`Runner::verify`] can check a learner's own implementation.
+    fn can_verify(&self) -> bool {
+        false
+    }
     /// Scores a learner's own implementation (`roadmap verify PHASE ...`).
     fn verify(&self, _ctx: &RunContext, _args: &[OsString]) -> Result<RunOutcome> {
         anyhow::bail!(

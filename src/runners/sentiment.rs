@@ -409,6 +409,10 @@ impl Runner for Sentiment {
         Ok(outcome)
     }
 
+    fn can_verify(&self) -> bool {
+        true
+    }
+
     fn verify(&self, _ctx: &RunContext, args: &[OsString]) -> Result<RunOutcome> {
         let args: VerifyArgs = parse("sentiment", args)?;
         let (_, _, test, _, _) = load(&Args::parse_from(["sentiment"]))?;

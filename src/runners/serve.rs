@@ -171,6 +171,10 @@ impl Runner for Serve {
         Ok(outcome(&report, params))
     }
 
+    fn can_verify(&self) -> bool {
+        true
+    }
+
     fn verify(&self, _ctx: &RunContext, args: &[OsString]) -> Result<RunOutcome> {
         let args: VerifyArgs = parse("serve", args)?;
         let opts = args.load.options()?;
