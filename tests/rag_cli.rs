@@ -261,3 +261,173 @@ fn sigkilled_ingest_then_rerun_ends_exact() {
         b.snapshot("default").unwrap()
     );
 }
+
+/// A store with one ingested collection `kb` (hashing embedder), for `ask`.
+fn kb_store(dir: &Path) -> std::path::PathBuf {
+    let docs = dir.join("docs");
+    std::fs::create_dir_all(&docs).unwrap();
+    std::fs::write(
+        docs.join("tower.md"),
+        "# Eiffel Tower\n\nThe Eiffel Tower is in Paris. It was completed in 1889 for the World's Fair.\n\n\
+         # Big Ben\n\nBig Ben is the nickname of the great bell in London.\n",
+    )
+    .unwrap();
+    let store = dir.join("kb.sqlite");
+    let out = roadmap()
+        .args([
+            "rag",
+            "ingest",
+            docs.to_str().unwrap(),
+            "--collection",
+            "kb",
+        ])
+        .args([
+            "--store",
+            store.to_str().unwrap(),
+            "--embedder",
+            "hash",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    store
+}
+
+#[test]
+fn ask_extractive_answers_with_citations() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = kb_store(dir.path());
+    let s = store.to_str().unwrap();
+    let base = [
+        "rag",
+        "ask",
+        "When was the Eiffel Tower completed?",
+        "--collection",
+        "kb",
+    ];
+    let out = roadmap()
+        .args(base)
+        .args(["--store", s, "--embedder", "hash", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v = json(&out.stdout);
+    let answer = v["answer"].as_str().unwrap();
+    assert!(answer.contains("completed in 1889"), "{answer}");
+    assert_eq!(v["generator"], "extractive");
+    assert_eq!(v["retrieval_mode"], "hybrid");
+    let cites = v["citations"].as_array().unwrap();
+    assert!(!cites.is_empty(), "{v}");
+    let c = &cites[0];
+    assert!(answer.contains(&format!("[{}]", c["n"])), "{v}");
+    assert!(c["text"].as_str().unwrap().contains("completed in 1889"));
+    assert!(c["source"].as_str().unwrap().ends_with("tower.md"));
+    assert!(v["timings"]["retrieval_ms"].as_f64().unwrap() >= 0.0);
+
+    let out = roadmap()
+        .args(base)
+        .args(["--store", s, "--embedder", "hash"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("completed in 1889"), "{text}");
+    assert!(
+        text.contains("sources:") && text.contains("tower.md:"),
+        "{text}"
+    );
+}
+
+#[test]
+fn ask_rejects_bad_input_with_specific_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = kb_store(dir.path());
+    let s = store.to_str().unwrap();
+    let run = |question: &str, extra: &[&str]| {
+        let out = roadmap()
+            .args(["rag", "ask", question, "--store", s, "--embedder", "hash"])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{question:.40} {extra:?} succeeded");
+        String::from_utf8_lossy(&out.stderr).to_string()
+    };
+    let err = run("   ", &["--collection", "kb"]);
+    assert!(err.contains("question is empty"), "{err}");
+    let long = "a".repeat(20_000);
+    let err = run(&long, &["--collection", "kb"]);
+    assert!(
+        err.contains("20000 characters long") && err.contains("limit is 2000"),
+        "{err}"
+    );
+    let err = run("What is it?", &["--collection", "nothing-here"]);
+    assert!(
+        err.contains("collection `nothing-here` does not exist yet"),
+        "{err}"
+    );
+    // A port nobody listens on: bind one, then free it.
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let url = format!("http://127.0.0.1:{port}/v1");
+    let model_dir = std::env::var("ROADMAP_SMOLLM2_135M_INSTRUCT_DIR").ok();
+    let mut extra = vec![
+        "--collection",
+        "kb",
+        "--generator",
+        "openai",
+        "--base-url",
+        &url,
+    ];
+    if let Some(d) = model_dir.as_deref() {
+        extra.extend(["--llm-model-dir", d]);
+    }
+    let err = run("When was the tower completed?", &extra);
+    assert!(err.contains("cannot connect to the LLM server"), "{err}");
+}
+
+#[test]
+fn eval_answers_scores_the_extractive_generator() {
+    let squad =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("milestones/rag/tests/fixtures/tiny_squad.json");
+    let out = roadmap()
+        .args([
+            "rag",
+            "eval",
+            "--answers",
+            "--squad",
+            squad.to_str().unwrap(),
+        ])
+        .args(["--embedder", "hash", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v = json(&out.stdout);
+    assert_eq!(v["questions"], 6);
+    assert_eq!(v["generator"], "extractive");
+    // Extractive answers are copied from the cited chunks: always supported.
+    assert_eq!(v["citation_support"], 1.0, "{v}");
+    for key in ["exact_match", "f1", "answer_contains_gold"] {
+        let x = v[key].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&x), "{key} {x}");
+    }
+    assert!(v["f1"].as_f64().unwrap() > 0.0, "{v}");
+}

@@ -1,5 +1,7 @@
 //! `roadmap rag`: the phase 5 knowledge base: ingest documents, search them
-//! (dense, BM25 or hybrid), evaluate retrieval on SQuAD, benchmark latency.
+//! (dense, BM25 or hybrid), answer questions with citations (extractive, local
+//! SmolLM2 or an OpenAI-compatible server), evaluate retrieval and answers on
+//! SQuAD, benchmark latency.
 //!
 //! The library is `roadmap-rag`; this file resolves paths (store file, model
 //! directory), loads the embedder and prints results.
@@ -8,7 +10,13 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use comfy_table::{presets::UTF8_FULL_CONDENSED, Table};
+use roadmap_llm::client::{BlockingClient, ClientConfig};
+use roadmap_llm::{GenParams, LoadOptions, LocalLlm};
+use roadmap_rag::answers::{evaluate_answers, AnswerEvalOptions};
 use roadmap_rag::eval::{evaluate, EvalOptions, EvalReport};
+use roadmap_rag::generate::{
+    validate_question, ExtractiveGenerator, Generator, LocalGenerator, OpenAiGenerator,
+};
 use roadmap_rag::ingest::{ingest_paths, IngestOptions, IngestSummary, BUILTIN_SCHEME};
 use roadmap_rag::retrieve::{search, Mode, SearchOptions};
 use roadmap_rag::{builtin, HashEmbedder, SqliteStore, TextEmbedder, VectorStore};
@@ -68,6 +76,63 @@ enum Cmd {
     Bench(BenchArgs),
     /// List the collections in the store
     List(ListArgs),
+    /// Answer a question from a collection, with numbered citations
+    Ask(AskArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum GeneratorArg {
+    /// No LLM: the best-matching sentences of the retrieved chunks (instant).
+    Extractive,
+    /// SmolLM2-135M-Instruct on this machine (streamed).
+    Local,
+    /// Any OpenAI-compatible chat-completions server (streamed).
+    Openai,
+}
+
+/// Settings of the answer generators (shared by `ask` and `eval --answers`).
+#[derive(Debug, clap::Args)]
+struct GenArgs {
+    /// Which generator writes the answer.
+    #[arg(long, value_enum, default_value_t = GeneratorArg::Extractive)]
+    generator: GeneratorArg,
+    /// OpenAI-compatible server URL, e.g. http://127.0.0.1:8080/v1 (default: OPENAI_BASE_URL, else the local `roadmap llm serve`). The key comes from OPENAI_API_KEY.
+    #[arg(long, value_name = "URL")]
+    base_url: Option<String>,
+    /// Model name sent to the OpenAI-compatible server.
+    #[arg(long, default_value = roadmap_llm::SMOLLM2_ID)]
+    llm_model: String,
+    /// Directory holding the SmolLM2 GGUF (default: the asset cache; fetched on first use).
+    /// The openai generator also uses its tokenizer to fit the prompt to the context.
+    #[arg(long, value_name = "DIR")]
+    llm_model_dir: Option<PathBuf>,
+    /// Most tokens in a generated answer.
+    #[arg(long, default_value_t = roadmap_rag::generate::ANSWER_TOKENS)]
+    max_tokens: usize,
+    /// Sampling temperature (0 = greedy, reproducible).
+    #[arg(long, default_value_t = 0.0)]
+    temperature: f64,
+}
+
+#[derive(Debug, clap::Args)]
+struct AskArgs {
+    /// The question (at most 2,000 characters).
+    #[arg(required = true, num_args = 1..)]
+    question: Vec<String>,
+    /// The collection to answer from (`roadmap` is the built-in knowledge base).
+    #[arg(long, default_value = builtin::COLLECTION)]
+    collection: String,
+    /// Chunks retrieved and given to the generator.
+    #[arg(short, long, default_value_t = 5)]
+    k: usize,
+    /// Retrieval: dense vectors, BM25 full text, or both fused.
+    #[arg(long, value_enum, default_value_t = ModeArg::Hybrid)]
+    mode: ModeArg,
+    #[command(flatten)]
+    gen: GenArgs,
+    /// Print one JSON object: answer, citations, generator, retrieval_mode, timings.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -131,6 +196,18 @@ struct EvalArgs {
     /// Modes to evaluate (repeatable; default: all three).
     #[arg(long, value_enum)]
     mode: Vec<ModeArg>,
+    /// Evaluate answers instead of retrieval: exact match, token F1 (SQuAD normalisation) and
+    /// citation support of the chosen --generator, retrieving with the first --mode (default hybrid).
+    #[arg(long)]
+    answers: bool,
+    /// With --answers: answer only the first N questions (the LLM generators are slow).
+    #[arg(long)]
+    questions: Option<usize>,
+    /// With --answers: chunks given to the generator.
+    #[arg(short, long, default_value_t = 3)]
+    k: usize,
+    #[command(flatten)]
+    gen: GenArgs,
     /// Print one JSON object.
     #[arg(long)]
     json: bool,
@@ -167,6 +244,7 @@ pub fn run(args: Args, g: &crate::cli::Globals) -> Result<()> {
         Cmd::Eval(a) => eval_cmd(&args, a, g),
         Cmd::Bench(a) => bench_cmd(&args, a, g),
         Cmd::List(a) => list_cmd(a, &store_path),
+        Cmd::Ask(a) => ask_cmd(&args, a, &store_path, g),
     }
 }
 
@@ -440,6 +518,9 @@ fn eval_cmd(args: &Args, a: &EvalArgs, g: &crate::cli::Globals) -> Result<()> {
         bail!("--articles must be at least 1");
     }
     let file = load_squad(a.squad.as_deref())?;
+    if a.answers {
+        return eval_answers_cmd(args, a, &file, g);
+    }
     let embedder = load_embedder(args, &g.cache_dir())?;
     let mut opts = EvalOptions {
         articles: a.articles,
@@ -561,6 +642,206 @@ fn list_cmd(a: &ListArgs, store_path: &Path) -> Result<()> {
             c.chunks.to_string(),
         ]);
     }
+    println!("{t}");
+    Ok(())
+}
+
+/// The SmolLM2 asset directory: --llm-model-dir, else the asset cache.
+fn llm_dir(gen: &GenArgs, g: &crate::cli::Globals) -> Result<PathBuf> {
+    match &gen.llm_model_dir {
+        Some(d) => Ok(d.clone()),
+        None => roadmap_common::assets::ensure(&g.cache_dir(), "smollm2-135m-instruct")
+            .context("cannot get the SmolLM2 model (pass --llm-model-dir DIR, or use --generator extractive)"),
+    }
+}
+
+/// Builds the chosen generator (loading the model or connecting to the server).
+fn make_generator(gen: &GenArgs, g: &crate::cli::Globals) -> Result<Box<dyn Generator>> {
+    let params = GenParams {
+        max_tokens: gen.max_tokens,
+        temperature: gen.temperature,
+        ..Default::default()
+    };
+    params.validate().context("invalid generation setting")?;
+    Ok(match gen.generator {
+        GeneratorArg::Extractive => Box::new(ExtractiveGenerator::default()),
+        GeneratorArg::Local => {
+            let dir = llm_dir(gen, g)?;
+            let llm = LocalLlm::load(&dir, &LoadOptions::default())
+                .with_context(|| format!("cannot load SmolLM2 from {}", dir.display()))?;
+            let mut l = LocalGenerator::new(llm);
+            l.params = params;
+            Box::new(l)
+        }
+        GeneratorArg::Openai => {
+            let cfg = ClientConfig::new(gen.base_url.clone(), None, gen.llm_model.clone());
+            let client =
+                BlockingClient::new(cfg).context("cannot set up the OpenAI-compatible client")?;
+            // Fail on an unreachable server or a bad key now, before anything is retrieved.
+            client.list_models()?;
+            let dir = llm_dir(gen, g)?;
+            let tok =
+                roadmap_llm::GgufTokenizer::from_gguf_file(&dir.join(roadmap_llm::SMOLLM2_FILE))
+                    .with_context(|| format!("cannot read the tokenizer from {}", dir.display()))?;
+            let mut o = OpenAiGenerator::new(client, tok);
+            o.params = params;
+            Box::new(o)
+        }
+    })
+}
+
+fn ask_cmd(args: &Args, a: &AskArgs, store_path: &Path, g: &crate::cli::Globals) -> Result<()> {
+    let question = a.question.join(" ");
+    let question = validate_question(&question)?.to_string();
+    if a.k == 0 {
+        bail!("-k must be at least 1");
+    }
+    let t0 = std::time::Instant::now();
+    let embedder = load_embedder(args, &g.cache_dir())?;
+    let mut store = open_store(store_path)?;
+    if a.collection == builtin::COLLECTION {
+        builtin::ensure(&mut store, embedder.as_ref(), !a.json)
+            .context("cannot index the built-in knowledge base")?;
+    } else if !store.collections()?.iter().any(|c| c.name == a.collection) {
+        bail!(
+            "collection `{}` does not exist yet in {}: ingest something first (`roadmap rag ingest PATH... --collection {}`), or leave out --collection to ask the built-in `roadmap` knowledge base",
+            a.collection,
+            store_path.display(),
+            a.collection
+        );
+    }
+    let mut generator = make_generator(&a.gen, g)?;
+    let setup_ms = t0.elapsed().as_secs_f64() * 1e3;
+    let opts = SearchOptions {
+        k: a.k,
+        mode: a.mode.into(),
+        ..Default::default()
+    };
+    let t = std::time::Instant::now();
+    let hits = search(&store, embedder.as_ref(), &a.collection, &question, &opts)?;
+    let retrieval_ms = t.elapsed().as_secs_f64() * 1e3;
+    let stream = !a.json && generator.name() != "extractive";
+    let answer = {
+        use std::io::Write;
+        let mut out = std::io::stdout();
+        let mut on_text = |piece: &str| {
+            if stream {
+                let _ = out.write_all(piece.as_bytes());
+                let _ = out.flush();
+            }
+            true
+        };
+        generator.answer(&question, &hits, &mut on_text)?
+    };
+    let citations: Vec<_> = answer
+        .cited
+        .iter()
+        .filter_map(|&n| hits.get(n - 1).map(|h| (n, h)))
+        .collect();
+    if a.json {
+        let cites: Vec<_> = citations
+            .iter()
+            .map(|(n, h)| {
+                serde_json::json!({
+                    "n": n, "source": display_source(&h.source), "start": h.start, "end": h.end,
+                    "line_start": h.line_start, "line_end": h.line_end, "heading": h.heading,
+                    "score": h.score, "text": h.text,
+                })
+            })
+            .collect();
+        let out = serde_json::json!({
+            "question": question, "answer": answer.text, "citations": cites,
+            "generator": generator.name(), "retrieval_mode": Mode::from(a.mode).as_str(),
+            "collection": a.collection, "retrieved": hits.len(), "passages_used": answer.passages_used,
+            "timings": {
+                "setup_ms": setup_ms, "retrieval_ms": retrieval_ms,
+                "first_text_ms": answer.first_text_ms, "generation_ms": answer.total_ms,
+                "prompt_tokens": answer.prompt_tokens, "completion_tokens": answer.completion_tokens,
+            },
+        });
+        println!("{out}");
+        return Ok(());
+    }
+    if stream {
+        println!();
+    } else {
+        println!("{}", answer.text);
+    }
+    println!();
+    if citations.is_empty() {
+        println!("sources: none cited (retrieved {} chunks)", hits.len());
+    } else {
+        println!("sources:");
+    }
+    for (n, h) in &citations {
+        let heading = if h.heading.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", h.heading.join(" > "))
+        };
+        println!(
+            "[{n}] {}:{}-{}{heading} {:.4}",
+            display_source(&h.source),
+            h.line_start,
+            h.line_end,
+            h.score
+        );
+    }
+    Ok(())
+}
+
+fn eval_answers_cmd(
+    args: &Args,
+    a: &EvalArgs,
+    file: &roadmap_rag::squad::SquadFile,
+    g: &crate::cli::Globals,
+) -> Result<()> {
+    if a.k == 0 || a.questions == Some(0) {
+        bail!("-k and --questions must be at least 1");
+    }
+    let embedder = load_embedder(args, &g.cache_dir())?;
+    let mut generator = make_generator(&a.gen, g)?;
+    let opts = AnswerEvalOptions {
+        articles: a.articles,
+        questions: a.questions,
+        mode: a
+            .mode
+            .first()
+            .copied()
+            .map(Mode::from)
+            .unwrap_or(Mode::Hybrid),
+        k: a.k,
+        progress: !a.json,
+    };
+    let r = evaluate_answers(file, embedder.as_ref(), generator.as_mut(), &opts)?;
+    if a.json {
+        println!("{}", serde_json::to_string(&r)?);
+        return Ok(());
+    }
+    println!(
+        "SQuAD answer evaluation: {} questions, generator {}, retrieval {} (k = {}), model {}",
+        r.questions,
+        r.generator,
+        r.retrieval_mode.as_str(),
+        r.k,
+        embedder.model_id()
+    );
+    let mut t = Table::new();
+    t.load_preset(UTF8_FULL_CONDENSED);
+    t.set_header([
+        "exact match",
+        "token F1",
+        "citation support",
+        "answer contains gold",
+        "ms/answer",
+    ]);
+    t.add_row([
+        format!("{:.4}", r.exact_match),
+        format!("{:.4}", r.f1),
+        format!("{:.4}", r.citation_support),
+        format!("{:.4}", r.answer_contains_gold),
+        format!("{:.1}", r.ms_per_answer),
+    ]);
     println!("{t}");
     Ok(())
 }

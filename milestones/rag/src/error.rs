@@ -52,6 +52,8 @@ pub enum RagError {
     },
     #[error("invalid argument: {0}")]
     Invalid(String),
+    #[error(transparent)]
+    Generate(#[from] crate::generate::GenerateError),
 }
 
 pub type Result<T, E = RagError> = std::result::Result<T, E>;

@@ -4,7 +4,12 @@
 //! the embedding model ([`chunk`]), store chunks, vectors and a BM25 index in
 //! one SQLite file ([`store`]), retrieve with dense, BM25 or fused hybrid search
 //! ([`retrieve`]), and measure retrieval quality offline on SQuAD ([`eval`]).
+//!
+//! Part 2: answer questions from the retrieved chunks with citations
+//! ([`generate`]: extractive, local SmolLM2 or any OpenAI-compatible server) and
+//! measure answer quality with SQuAD's exact match and token F1 ([`answers`]).
 
+pub mod answers;
 pub mod bench;
 pub mod builtin;
 pub mod chunk;
@@ -12,6 +17,7 @@ pub mod embedder;
 pub mod error;
 pub mod eval;
 pub mod extract;
+pub mod generate;
 pub mod ingest;
 pub mod metrics;
 pub mod minilm;
