@@ -431,3 +431,42 @@ fn eval_answers_scores_the_extractive_generator() {
     }
     assert!(v["f1"].as_f64().unwrap() > 0.0, "{v}");
 }
+
+#[test]
+fn chat_answers_follow_ups_and_handles_commands() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = kb_store(dir.path());
+    let out = roadmap()
+        .args([
+            "rag",
+            "chat",
+            "--collection",
+            "kb",
+            "--store",
+            store.to_str().unwrap(),
+        ])
+        .args(["--embedder", "hash"])
+        .write_stdin(
+            "When was the Eiffel Tower completed?\n/sources\n/mode bm25\n/mode fast\n/frobnicate\n\
+             /reset\n/sources\n   \n/quit\nnever reached\n",
+        )
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("completed in 1889"), "{text}");
+    assert!(text.matches("tower.md:").count() >= 2, "{text}");
+    assert!(text.contains("retrieval mode: bm25"), "{text}");
+    assert!(text.contains("not `fast`"), "{text}");
+    assert!(text.contains("unknown command `/frobnicate`"), "{text}");
+    assert!(
+        text.contains("conversation forgotten") && text.contains("no answer yet"),
+        "{text}"
+    );
+    // Nothing after /quit is answered ("never reached" would get the "I don't know" reply).
+    assert!(!text.contains("I don't know"), "{text}");
+}

@@ -78,6 +78,27 @@ enum Cmd {
     List(ListArgs),
     /// Answer a question from a collection, with numbered citations
     Ask(AskArgs),
+    /// Interactive questions and answers (/sources, /reset, /mode dense|bm25|hybrid, /quit)
+    Chat(ChatArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct ChatArgs {
+    /// The collection to answer from (`roadmap` is the built-in knowledge base).
+    #[arg(long, default_value = builtin::COLLECTION)]
+    collection: String,
+    /// Chunks retrieved per question.
+    #[arg(short, long, default_value_t = 5)]
+    k: usize,
+    /// Retrieval mode at the start (change it with /mode).
+    #[arg(long, value_enum, default_value_t = ModeArg::Hybrid)]
+    mode: ModeArg,
+    /// Earlier questions of the conversation added to the retrieval query, so that a follow-up
+    /// ("and when was it built?") finds the same topic. /reset forgets them.
+    #[arg(long, default_value_t = 1)]
+    memory: usize,
+    #[command(flatten)]
+    gen: GenArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -245,6 +266,7 @@ pub fn run(args: Args, g: &crate::cli::Globals) -> Result<()> {
         Cmd::Bench(a) => bench_cmd(&args, a, g),
         Cmd::List(a) => list_cmd(a, &store_path),
         Cmd::Ask(a) => ask_cmd(&args, a, &store_path, g),
+        Cmd::Chat(a) => chat_cmd(&args, a, &store_path, g),
     }
 }
 
@@ -844,4 +866,152 @@ fn eval_answers_cmd(
     ]);
     println!("{t}");
     Ok(())
+}
+
+/// Prints the cited sources of an answer.
+fn print_sources(cited: &[usize], hits: &[roadmap_rag::store::Hit]) {
+    let mut any = false;
+    for &n in cited {
+        let Some(h) = hits.get(n - 1) else { continue };
+        any = true;
+        let heading = h
+            .heading
+            .last()
+            .map(|x| format!(" ({x})"))
+            .unwrap_or_default();
+        println!(
+            "[{n}] {}:{}-{}{heading} {:.4}",
+            display_source(&h.source),
+            h.line_start,
+            h.line_end,
+            h.score
+        );
+    }
+    if !any {
+        println!("(no sources cited; {} chunks retrieved)", hits.len());
+    }
+}
+
+fn chat_cmd(args: &Args, a: &ChatArgs, store_path: &Path, g: &crate::cli::Globals) -> Result<()> {
+    use std::io::{BufRead, Write};
+    if a.k == 0 {
+        bail!("-k must be at least 1");
+    }
+    let embedder = load_embedder(args, &g.cache_dir())?;
+    let mut store = open_store(store_path)?;
+    if a.collection == builtin::COLLECTION {
+        builtin::ensure(&mut store, embedder.as_ref(), true)
+            .context("cannot index the built-in knowledge base")?;
+    } else if !store.collections()?.iter().any(|c| c.name == a.collection) {
+        bail!(
+            "collection `{}` does not exist yet in {}: ingest something first (`roadmap rag ingest PATH... --collection {}`)",
+            a.collection,
+            store_path.display(),
+            a.collection
+        );
+    }
+    let mut generator = make_generator(&a.gen, g)?;
+    let mut mode: Mode = a.mode.into();
+    let mut earlier: Vec<String> = Vec::new();
+    let mut last: Option<(Vec<usize>, Vec<roadmap_rag::store::Hit>)> = None;
+    eprintln!(
+        "asking `{}` with the {} generator; /sources, /reset, /mode dense|bm25|hybrid, /quit",
+        a.collection,
+        generator.name()
+    );
+    let stdin = std::io::stdin();
+    let mut out = std::io::stdout();
+    loop {
+        print!("> ");
+        out.flush()?;
+        let mut line = String::new();
+        if stdin.lock().read_line(&mut line)? == 0 {
+            println!();
+            return Ok(());
+        }
+        let line = line.trim();
+        match line.split_whitespace().next().unwrap_or("") {
+            "" => continue,
+            "/quit" | "/exit" => return Ok(()),
+            "/reset" => {
+                earlier.clear();
+                last = None;
+                println!("conversation forgotten");
+                continue;
+            }
+            "/sources" => {
+                match &last {
+                    Some((cited, hits)) => print_sources(cited, hits),
+                    None => println!("no answer yet"),
+                }
+                continue;
+            }
+            "/mode" => {
+                mode = match line.split_whitespace().nth(1) {
+                    Some("dense") => Mode::Dense,
+                    Some("bm25") => Mode::Bm25,
+                    Some("hybrid") => Mode::Hybrid,
+                    other => {
+                        println!(
+                            "retrieval mode is {}; /mode takes dense, bm25 or hybrid{}",
+                            mode.as_str(),
+                            other.map(|o| format!(" (not `{o}`)")).unwrap_or_default()
+                        );
+                        continue;
+                    }
+                };
+                println!("retrieval mode: {}", mode.as_str());
+                continue;
+            }
+            w if w.starts_with('/') => {
+                println!("unknown command `{w}`: /sources, /reset, /mode, /quit");
+                continue;
+            }
+            _ => {}
+        }
+        let question = match validate_question(line) {
+            Ok(q) => q.to_string(),
+            Err(e) => {
+                println!("{e}");
+                continue;
+            }
+        };
+        let keep = earlier.len().saturating_sub(a.memory);
+        let mut query = earlier[keep..].join(" ");
+        query.push(' ');
+        query.push_str(&question);
+        let opts = SearchOptions {
+            k: a.k,
+            mode,
+            ..Default::default()
+        };
+        let hits = search(
+            &store,
+            embedder.as_ref(),
+            &a.collection,
+            query.trim(),
+            &opts,
+        )?;
+        let stream = generator.name() != "extractive";
+        let mut on_text = |piece: &str| {
+            if stream {
+                print!("{piece}");
+                let _ = std::io::stdout().flush();
+            }
+            true
+        };
+        match generator.answer(&question, &hits, &mut on_text) {
+            Ok(answer) => {
+                if stream {
+                    println!();
+                } else {
+                    println!("{}", answer.text);
+                }
+                print_sources(&answer.cited, &hits);
+                last = Some((answer.cited, hits));
+                earlier.push(question);
+            }
+            Err(e) => println!("error: {e}"),
+        }
+    }
 }
