@@ -117,20 +117,24 @@ pub fn citation_supported(answer: &str, cited_texts: &[&str]) -> bool {
         return false;
     }
     let sources: Vec<String> = cited_texts.iter().map(|t| normalize(t)).collect();
-    // Split on the markers themselves: each cited span is checked on its own.
+    // Split on the markers themselves: each cited span is checked on its own. Brackets that are
+    // not markers ("Warszawa [varˈʂava]") stay in the text.
     let mut spans = Vec::new();
-    let mut rest = answer;
-    while let Some(i) = rest.find('[') {
-        let after = &rest[i + 1..];
+    let mut start = 0;
+    let mut from = 0;
+    while let Some(off) = answer[from..].find('[') {
+        let i = from + off;
+        let after = &answer[i + 1..];
         let digits = after.bytes().take_while(u8::is_ascii_digit).count();
         if digits > 0 && after.as_bytes().get(digits) == Some(&b']') {
-            spans.push(&rest[..i]);
-            rest = &after[digits + 1..];
+            spans.push(&answer[start..i]);
+            start = i + 1 + digits + 1;
+            from = start;
         } else {
-            break;
+            from = i + 1;
         }
     }
-    spans.push(rest);
+    spans.push(&answer[start..]);
     let spans: Vec<String> = spans
         .into_iter()
         .map(normalize)
@@ -337,5 +341,11 @@ mod tests {
             &[chunk]
         ));
         assert!(!citation_supported("completed in 1889", &[]));
+        // A bracket that is not a citation marker must not stop the splitting.
+        let warsaw = "Warsaw (Polish: Warszawa [varˈʂava]) is the capital of Poland. It is large.";
+        assert!(citation_supported(
+            "Warsaw (Polish: Warszawa [varˈʂava]) is the capital of Poland. [2]",
+            &[warsaw]
+        ));
     }
 }
