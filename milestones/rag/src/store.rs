@@ -240,10 +240,7 @@ impl SqliteStore {
 
     /// Every chunk of a collection as (source, start, end, heading path, text),
     /// ordered by source and position: a snapshot to compare stores by.
-    pub fn snapshot(
-        &self,
-        collection: &str,
-    ) -> Result<Vec<SnapshotRow>> {
+    pub fn snapshot(&self, collection: &str) -> Result<Vec<SnapshotRow>> {
         let mut stmt = self
             .conn
             .prepare(
