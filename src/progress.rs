@@ -129,7 +129,10 @@ pub fn overview(
             } else {
                 "start"
             };
-            match (next.kind, phase.milestone.as_ref().and_then(|m| m.runner.as_ref())) {
+            match (
+                next.kind,
+                phase.milestone.as_ref().and_then(|m| m.runner.as_ref()),
+            ) {
                 (ItemKind::Milestone, Some(runner)) => {
                     let verify = crate::runners::find(runner)
                         .filter(|r| r.can_verify())

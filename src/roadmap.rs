@@ -406,12 +406,14 @@ impl Roadmap {
                         let parsed: Criterion =
                             c.get_ref().parse().map_err(|e| err(Some(c.span()), e))?;
                         match &metrics {
-                            None => return Err(err(
-                                Some(c.span()),
-                                format!(
+                            None => {
+                                return Err(err(
+                                    Some(c.span()),
+                                    format!(
                                     "milestone `{mid}` has criteria but no runner to measure them"
                                 ),
-                            )),
+                                ))
+                            }
                             Some(known) if !known.iter().any(|k| k == &parsed.metric) => {
                                 return Err(err(
                                     Some(c.span()),

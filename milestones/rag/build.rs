@@ -76,7 +76,9 @@ fn roadmap_guide(text: &str) -> String {
     };
     let mut g = format!(
         "# {}: the phases in words\n\n",
-        doc.get("title").and_then(|t| t.as_str()).unwrap_or("The roadmap")
+        doc.get("title")
+            .and_then(|t| t.as_str())
+            .unwrap_or("The roadmap")
     );
     if let Some(t) = doc.get("timeline") {
         let _ = writeln!(
@@ -86,7 +88,12 @@ fn roadmap_guide(text: &str) -> String {
             months(t.get("part_time_months"))
         );
     }
-    for phase in doc.get("phases").and_then(|p| p.as_array()).into_iter().flatten() {
+    for phase in doc
+        .get("phases")
+        .and_then(|p| p.as_array())
+        .into_iter()
+        .flatten()
+    {
         let id = str_of(phase, "id");
         let number = id.trim_start_matches("phase");
         let _ = writeln!(
@@ -126,10 +133,21 @@ fn roadmap_guide(text: &str) -> String {
             .and_then(|r| r.as_array())
             .into_iter()
             .flatten()
-            .map(|r| format!("{} ({}, {})", str_of(r, "title"), str_of(r, "kind"), str_of(r, "provider")))
+            .map(|r| {
+                format!(
+                    "{} ({}, {})",
+                    str_of(r, "title"),
+                    str_of(r, "kind"),
+                    str_of(r, "provider")
+                )
+            })
             .collect();
         if !resources.is_empty() {
-            let _ = writeln!(g, "What do I learn in phase {number}? {}.\n", resources.join("; "));
+            let _ = writeln!(
+                g,
+                "What do I learn in phase {number}? {}.\n",
+                resources.join("; ")
+            );
         }
         let requirements: Vec<String> = phase
             .get("requirements")

@@ -130,7 +130,9 @@ impl Globals {
         match (&self.args.db, &self.dirs) {
             (Some(p), _) => Ok(p.clone()),
             (None, Some(d)) => Ok(d.data_dir().join("progress.db")),
-            (None, None) => anyhow::bail!("cannot find a home directory for the progress database: pass --db PATH"),
+            (None, None) => anyhow::bail!(
+                "cannot find a home directory for the progress database: pass --db PATH"
+            ),
         }
     }
 
@@ -161,7 +163,11 @@ impl Globals {
     fn config_learner(&self) -> Option<String> {
         let path = std::env::var_os("ROADMAP_CONFIG")
             .map(PathBuf::from)
-            .or_else(|| self.dirs.as_ref().map(|d| d.config_dir().join("config.toml")))?;
+            .or_else(|| {
+                self.dirs
+                    .as_ref()
+                    .map(|d| d.config_dir().join("config.toml"))
+            })?;
         let text = std::fs::read_to_string(path).ok()?;
         let table: toml::Table = toml::from_str(&text).ok()?;
         table.get("learner")?.as_str().map(str::to_string)
@@ -180,7 +186,10 @@ impl Globals {
             return Ok(d.clone());
         }
         if let Some(db) = &self.args.db {
-            let parent = db.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+            let parent = db
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(Path::new("."));
             return Ok(parent.to_path_buf());
         }
         match &self.dirs {
@@ -191,7 +200,8 @@ impl Globals {
 
     /// A run context whose artifact dir is `dir` (created).
     pub fn run_context_in(&self, db: &Db, dir: PathBuf) -> Result<RunContext> {
-        std::fs::create_dir_all(&dir).with_context(|| format!("cannot create the artifact directory {}", dir.display()))?;
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("cannot create the artifact directory {}", dir.display()))?;
         Ok(RunContext {
             artifact_dir: dir,
             cache_dir: self.cache_dir(),
@@ -214,7 +224,9 @@ pub fn check_id(roadmap: &Roadmap, id: &str) -> Result<()> {
     }
     let hints = roadmap.suggest(id);
     if hints.is_empty() {
-        anyhow::bail!("unknown id `{id}`: `roadmap show` lists the phases, `roadmap show PHASE` its items");
+        anyhow::bail!(
+            "unknown id `{id}`: `roadmap show` lists the phases, `roadmap show PHASE` its items"
+        );
     }
     anyhow::bail!("unknown id `{id}`: did you mean {}?", hints.join(", "))
 }
