@@ -206,7 +206,9 @@ impl ExtractiveGenerator {
                 for s in para.unicode_sentences() {
                     let s = s.split_whitespace().collect::<Vec<_>>().join(" ");
                     let terms: HashSet<String> = words(&s).into_iter().collect();
-                    if !terms.is_empty() {
+                    // A question restates the asker's words but never answers them
+                    // (FAQ-style documents are full of them).
+                    if !terms.is_empty() && !s.ends_with('?') {
                         cands.push((r + 1, s, terms));
                     }
                 }
@@ -494,6 +496,21 @@ mod tests {
         assert_eq!(
             a.text,
             "The Eiffel Tower is in Paris. [1] It was completed in 1889. [1]"
+        );
+    }
+
+    #[test]
+    fn questions_in_the_context_are_not_answers() {
+        let hits = [hit(
+            "What do I build in phase 4? The milestone project of phase 4 is a similarity search.",
+        )];
+        let a = ExtractiveGenerator::default()
+            .answer("What do I build in phase 4", &hits, &mut |_| true)
+            .unwrap();
+        assert!(
+            a.text.starts_with("The milestone project of phase 4"),
+            "{}",
+            a.text
         );
     }
 
