@@ -618,7 +618,7 @@ impl Runner for LogReg {
     fn verify(&self, _ctx: &RunContext, args: &[OsString]) -> Result<RunOutcome> {
         let args: VerifyArgs = parse("logreg-verify", args)?;
         let (_, test) = logreg_data::reference_split();
-        let p = read_predictions(&args.predictions, test.len())?;
+        let p = super::read_predictions(&args.predictions, test.len(), "test.csv")?;
         let report = BinaryReport::new(&test.y, &p)?;
         let metrics = report
             .metric_pairs()
@@ -714,47 +714,6 @@ fn export_readme(train: &Dataset, test: &Dataset) -> String {
         test.len(),
         test.len()
     )
-}
-
-/// Reads one probability per line, skipping a non-numeric first line as a header.
-fn read_predictions(path: &Path, expected: usize) -> Result<Vec<f64>> {
-    let file =
-        std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    let mut rdr = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .trim(csv::Trim::All)
-        .from_reader(file);
-    let mut out = Vec::with_capacity(expected);
-    for (i, rec) in rdr.records().enumerate() {
-        let rec = rec.with_context(|| format!("{} is not readable as CSV text", path.display()))?;
-        let line = rec.position().map_or(i as u64 + 1, |p| p.line());
-        if rec.len() != 1 {
-            bail!(
-                "{} line {line}: {} columns; expected one probability per line (no row ids, no labels)",
-                path.display(),
-                rec.len()
-            );
-        }
-        let cell = &rec[0];
-        match cell.parse::<f64>() {
-            Ok(p) if (0.0..=1.0).contains(&p) => out.push(p),
-            Ok(p) => bail!(
-                "{} line {line}: {p} is not a probability; every value must be in [0, 1] (apply the sigmoid)",
-                path.display()
-            ),
-            Err(_) if i == 0 => {} // a header line
-            Err(_) => bail!("{} line {line}: `{cell}` is not a number", path.display()),
-        }
-    }
-    if out.len() != expected {
-        bail!(
-            "{} holds {} probabilities but the test split has {expected} rows; write one per row of test.csv, in order",
-            path.display(),
-            out.len()
-        );
-    }
-    Ok(out)
 }
 
 #[cfg(test)]

@@ -10,9 +10,9 @@
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use anyhow::Result;
+use anyhow::{bail, Context, Result};
 
 pub mod logreg;
 pub mod rag_eval;
@@ -96,4 +96,66 @@ pub fn registry() -> &'static [&'static dyn Runner] {
 /// Looks a runner up by name.
 pub fn find(name: &str) -> Option<&'static dyn Runner> {
     registry().iter().copied().find(|r| r.name() == name)
+}
+
+/// Reads a learner's predictions for `roadmap verify`: one probability per
+/// line, in the order of the exported `rows_of` file; a non-numeric first line
+/// is a header; blank lines and a trailing comma are tolerated.
+pub fn read_predictions(path: &Path, expected: usize, rows_of: &str) -> Result<Vec<f64>> {
+    let file =
+        std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(file);
+    let mut out = Vec::with_capacity(expected);
+    for (i, rec) in rdr.records().enumerate() {
+        let rec = rec.with_context(|| format!("{} is not readable as CSV text", path.display()))?;
+        let line = rec.position().map_or(i as u64 + 1, |p| p.line());
+        // `0.5,` (a trailing comma some writers add) is still one value.
+        if rec.len() != 1 && rec.iter().skip(1).any(|f| !f.is_empty()) {
+            bail!(
+                "{} line {line}: {} columns; expected one probability per line (no row ids, no labels)",
+                path.display(),
+                rec.len()
+            );
+        }
+        let cell = &rec[0];
+        match cell.parse::<f64>() {
+            Ok(p) if (0.0..=1.0).contains(&p) => out.push(p),
+            Ok(p) => bail!(
+                "{} line {line}: {p} is not a probability; every value must be in [0, 1] (apply the sigmoid)",
+                path.display()
+            ),
+            Err(_) if i == 0 => {} // a header line
+            Err(_) => bail!("{} line {line}: `{cell}` is not a number", path.display()),
+        }
+    }
+    if out.len() != expected {
+        bail!(
+            "{} holds {} probabilities but the test split has {expected} rows; write one per row of {rows_of}, in order",
+            path.display(),
+            out.len()
+        );
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn predictions_allow_header_blank_lines_and_trailing_commas() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("p.csv");
+        std::fs::write(&f, "probability\n0.25,\n\n0.75\n").unwrap();
+        assert_eq!(read_predictions(&f, 2, "test.csv").unwrap(), [0.25, 0.75]);
+        let e = read_predictions(&f, 3, "sentiment_test.csv").unwrap_err();
+        assert!(
+            e.to_string().contains("one per row of sentiment_test.csv"),
+            "{e}"
+        );
+    }
 }

@@ -416,40 +416,7 @@ impl Runner for Sentiment {
     fn verify(&self, _ctx: &RunContext, args: &[OsString]) -> Result<RunOutcome> {
         let args: VerifyArgs = parse("sentiment", args)?;
         let (_, _, test, _, _) = load(&Args::parse_from(["sentiment"]))?;
-        let text = std::fs::read_to_string(&args.predictions).with_context(|| {
-            format!(
-                "cannot read {} (it must be UTF-8 text)",
-                args.predictions.display()
-            )
-        })?;
-        let mut probs = Vec::new();
-        for (i, line) in text.lines().enumerate() {
-            let field = line.trim().trim_end_matches(',');
-            if field.is_empty() || (i == 0 && field.parse::<f64>().is_err()) {
-                continue;
-            }
-            let p: f64 = field.parse().with_context(|| {
-                format!(
-                    "{}, line {}: `{field}` is not a probability",
-                    args.predictions.display(),
-                    i + 1
-                )
-            })?;
-            if !(0.0..=1.0).contains(&p) {
-                bail!(
-                    "{}, line {}: {p} is not a probability in [0, 1]",
-                    args.predictions.display(),
-                    i + 1
-                );
-            }
-            probs.push(p);
-        }
-        if probs.len() != test.len() {
-            bail!(
-                "{} has {} probabilities but the phase-2 test split has {} rows: one per row of sentiment_test.csv (`roadmap data export phase2`)",
-                args.predictions.display(), probs.len(), test.len()
-            );
-        }
+        let probs = super::read_predictions(&args.predictions, test.len(), "sentiment_test.csv")?;
         let report = BinaryReport::new(&test.labels, &probs)?;
         let mut outcome = RunOutcome {
             params: json!({ "predictions": args.predictions }),
