@@ -14,6 +14,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use roadmap_embed::EmbeddingCache;
 
 use super::Globals;
+use crate::runners::similarity::EmbedderFlags;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -27,16 +28,8 @@ pub struct Args {
     /// (without the vectors when --out is given).
     #[arg(long)]
     json: bool,
-    /// Directory holding model.safetensors, tokenizer.json and config.json
-    /// [default: $ROADMAP_ALL_MINILM_L6_V2_DIR, else the asset cache, fetched on first use].
-    #[arg(long, value_name = "DIR")]
-    model_dir: Option<PathBuf>,
-    /// CPU threads [default: all cores].
-    #[arg(long)]
-    threads: Option<usize>,
-    /// Sentences per forward pass.
-    #[arg(long, default_value_t = 32)]
-    batch_size: usize,
+    #[command(flatten)]
+    embedder: EmbedderFlags,
     /// Read and fill this embedding cache (SQLite) [default: no cache].
     #[arg(long, value_name = "FILE")]
     cache: Option<PathBuf>,
@@ -69,12 +62,7 @@ pub fn run(args: Args, g: &Globals) -> Result<()> {
     if lines.is_empty() {
         bail!("{} is empty: give one input per line", args.file.display());
     }
-    let embedder = crate::runners::similarity::load_embedder(
-        args.model_dir.as_deref(),
-        &g.cache_dir(),
-        args.threads,
-        args.batch_size,
-    )?;
+    let embedder = args.embedder.load(&g.cache_dir())?;
     let bar = ProgressBar::new(lines.len() as u64).with_style(
         ProgressStyle::with_template("embedding [{bar:30}] {pos}/{len} ({per_sec}, {eta} left)")
             .expect("valid template")

@@ -290,17 +290,13 @@ pub fn load_embedder_with(
     if hash {
         return Ok(Box::new(HashEmbedder::default()));
     }
-    let dir = match model_dir {
-        Some(d) => d.to_path_buf(),
-        None => roadmap_common::assets::ensure(cache_dir, "all-minilm-l6-v2")
-            .context("cannot get the all-MiniLM-L6-v2 model (pass --model-dir DIR, or --embedder hash to work without a model)")?,
-    };
-    let mut opts = roadmap_embed::EmbedderOptions::default();
-    if let Some(t) = threads {
-        opts.threads = t;
-    }
-    let emb = roadmap_embed::Embedder::load(&dir, opts)
-        .with_context(|| format!("cannot load the embedding model from {}", dir.display()))?;
+    let emb = crate::runners::similarity::load_embedder(
+        model_dir,
+        cache_dir,
+        threads,
+        roadmap_embed::EmbedderOptions::default().batch_size,
+    )
+    .context("pass --model-dir DIR, or --embedder hash to work without a model")?;
     Ok(Box::new(emb))
 }
 

@@ -52,16 +52,8 @@ struct Args {
     /// Print one JSON object on stdout.
     #[arg(long)]
     json: bool,
-    /// Directory holding model.safetensors, tokenizer.json and config.json
-    /// [default: $ROADMAP_ALL_MINILM_L6_V2_DIR, else the asset cache, fetched on first use].
-    #[arg(long, value_name = "DIR")]
-    model_dir: Option<PathBuf>,
-    /// CPU threads [default: all cores].
-    #[arg(long)]
-    threads: Option<usize>,
-    /// Sentences per forward pass.
-    #[arg(long, default_value_t = 32)]
-    batch_size: usize,
+    #[command(flatten)]
+    embedder: EmbedderFlags,
     /// The embedding cache [default: <cache dir>/embeddings.sqlite].
     #[arg(long, value_name = "FILE")]
     cache: Option<PathBuf>,
@@ -112,13 +104,29 @@ pub fn model_dir(flag: Option<&Path>, cache_dir: &Path) -> Result<PathBuf> {
     }
 }
 
+/// The flags that choose and tune the sentence embedder (`roadmap run phase4`, `roadmap embed`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct EmbedderFlags {
+    /// Directory holding model.safetensors, tokenizer.json and config.json
+    /// [default: $ROADMAP_ALL_MINILM_L6_V2_DIR, else the asset cache, fetched on first use].
+    #[arg(long, value_name = "DIR")]
+    pub model_dir: Option<PathBuf>,
+    /// CPU threads [default: all cores].
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Sentences per forward pass.
+    #[arg(long, default_value_t = 32)]
+    pub batch_size: usize,
+}
+
+/// Loads all-MiniLM-L6-v2 from `model_dir` or the asset cache (fetched on first use).
 pub fn load_embedder(
-    flag: Option<&Path>,
+    model_dir: Option<&Path>,
     cache_dir: &Path,
     threads: Option<usize>,
     batch_size: usize,
 ) -> Result<Embedder> {
-    let dir = model_dir(flag, cache_dir)?;
+    let dir = self::model_dir(model_dir, cache_dir)?;
     let mut opts = EmbedderOptions {
         batch_size,
         ..Default::default()
@@ -126,7 +134,19 @@ pub fn load_embedder(
     if let Some(t) = threads {
         opts.threads = t;
     }
-    Ok(Embedder::load(&dir, opts)?)
+    Embedder::load(&dir, opts)
+        .with_context(|| format!("cannot load the embedding model from {}", dir.display()))
+}
+
+impl EmbedderFlags {
+    pub fn load(&self, cache_dir: &Path) -> Result<Embedder> {
+        load_embedder(
+            self.model_dir.as_deref(),
+            cache_dir,
+            self.threads,
+            self.batch_size,
+        )
+    }
 }
 
 struct Scored {
@@ -158,12 +178,7 @@ fn run(ctx: &RunContext, args: Args) -> Result<RunOutcome> {
         bail!("-k must be at least 1");
     }
     let t_load = Instant::now();
-    let embedder = load_embedder(
-        args.model_dir.as_deref(),
-        &ctx.cache_dir,
-        args.threads,
-        args.batch_size,
-    )?;
+    let embedder = args.embedder.load(&ctx.cache_dir)?;
     let load_seconds = t_load.elapsed().as_secs_f64();
     let reference_min_cosine = roadmap_embed::reference::min_cosine(&embedder)? as f64;
     eprintln!(
@@ -353,7 +368,7 @@ fn run(ctx: &RunContext, args: Args) -> Result<RunOutcome> {
             "pairs": args.pairs,
             "model": embedder.model_id(),
             "threads": embedder.options().threads,
-            "batch_size": args.batch_size,
+            "batch_size": args.embedder.batch_size,
             "cache": !args.no_cache,
         }),
         ..Default::default()
