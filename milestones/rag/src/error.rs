@@ -50,6 +50,25 @@ pub enum RagError {
         dim: usize,
         expected: usize,
     },
+    #[error("cannot connect to PostgreSQL at {url}: {reason}\n{hint}")]
+    PgConnect {
+        /// The URL without its password.
+        url: String,
+        reason: String,
+        hint: String,
+    },
+    #[error("PostgreSQL at {url} cannot store vectors: {reason}\n{hint}")]
+    PgVector {
+        url: String,
+        reason: String,
+        hint: String,
+    },
+    #[error("PostgreSQL error while {what}: {source}")]
+    Pg {
+        what: &'static str,
+        #[source]
+        source: postgres::Error,
+    },
     #[error("invalid argument: {0}")]
     Invalid(String),
     #[error(transparent)]
@@ -57,6 +76,17 @@ pub enum RagError {
 }
 
 pub type Result<T, E = RagError> = std::result::Result<T, E>;
+
+/// Attaches "while doing X" to a PostgreSQL error.
+pub(crate) trait PgContext<T> {
+    fn pg(self, what: &'static str) -> Result<T>;
+}
+
+impl<T> PgContext<T> for std::result::Result<T, postgres::Error> {
+    fn pg(self, what: &'static str) -> Result<T> {
+        self.map_err(|source| RagError::Pg { what, source })
+    }
+}
 
 /// Attaches "while doing X" to a rusqlite error.
 pub(crate) trait SqlContext<T> {

@@ -91,16 +91,27 @@ pub fn evaluate(
     embedder: &dyn TextEmbedder,
     opts: &EvalOptions,
 ) -> Result<EvalReport> {
+    evaluate_in(&mut SqliteStore::in_memory()?, file, embedder, opts)
+}
+
+/// Runs the evaluation in `store` (e.g. PostgreSQL), in the collection named by
+/// `opts.ingest.collection`, which is dropped first: it is scratch space.
+pub fn evaluate_in(
+    store: &mut dyn VectorStore,
+    file: &SquadFile,
+    embedder: &dyn TextEmbedder,
+    opts: &EvalOptions,
+) -> Result<EvalReport> {
     let corpus = squad::corpus(file, opts.articles);
     let articles = file.data.len().min(opts.articles.unwrap_or(usize::MAX));
-    let mut store = SqliteStore::in_memory()?;
     let coll = opts.ingest.collection.as_str();
+    store.drop_collection(coll)?;
     store.ensure_collection(coll, &embedder.model_id(), embedder.dim())?;
     let source = "squad";
 
     let t = Instant::now();
     let chunks = index_document(
-        &mut store,
+        store,
         embedder,
         &opts.ingest,
         source,
@@ -147,7 +158,7 @@ pub fn evaluate(
             let overlaps = |s: usize, e: usize| s < q.gold_end && q.gold_start < e;
             let t = Instant::now();
             let hits = search_with_vector(
-                &store,
+                &*store,
                 coll,
                 &q.question,
                 qvecs.get(i).map(Vec::as_slice),

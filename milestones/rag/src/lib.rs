@@ -2,7 +2,7 @@
 //!
 //! Ingest documents ([`ingest`]), cut them into sentence-aware chunks that fit
 //! the embedding model ([`chunk`]), store chunks, vectors and a BM25 index in
-//! one SQLite file ([`store`]), retrieve with dense, BM25 or fused hybrid search
+//! one SQLite file ([`store`]) or PostgreSQL + pgvector ([`pg`]), retrieve with dense, BM25 or fused hybrid search
 //! ([`retrieve`]), and measure retrieval quality offline on SQuAD ([`eval`]).
 //!
 //! Part 2: answer questions from the retrieved chunks with citations
@@ -21,10 +21,12 @@ pub mod generate;
 pub mod ingest;
 pub mod metrics;
 pub mod minilm;
+pub mod pg;
 pub mod retrieve;
 pub mod squad;
 pub mod store;
 
 pub use embedder::{HashEmbedder, TextEmbedder};
 pub use error::{RagError, Result};
+pub use pg::PgStore;
 pub use store::{SqliteStore, VectorStore};

@@ -186,7 +186,7 @@ CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
 "#;
 
 /// Separator of heading path elements in the `heading` column.
-const HEADING_SEP: &str = " > ";
+pub(crate) const HEADING_SEP: &str = " > ";
 
 impl SqliteStore {
     /// Opens (creating if needed) the store at `path`.
@@ -417,7 +417,7 @@ impl SqliteStore {
     }
 }
 
-fn split_heading(s: &str) -> Vec<String> {
+pub(crate) fn split_heading(s: &str) -> Vec<String> {
     if s.is_empty() {
         Vec::new()
     } else {
@@ -441,23 +441,32 @@ const STOP_WORDS: [&str; 33] = [
 /// chunk, and SQLite scores every matching row, so they dominate the query
 /// time (measured: p50 12 ms → 3.5 ms over 10,000 chunks).
 pub fn fts_query(text: &str) -> Option<String> {
-    use unicode_segmentation::UnicodeSegmentation;
-    let quote = |w: &str| format!("\"{}\"", w.replace('"', ""));
-    let all: Vec<&str> = text.unicode_words().collect();
-    let content: Vec<String> = all
+    let words: Vec<String> = query_words(text)
         .iter()
-        .filter(|w| !STOP_WORDS.contains(&w.to_lowercase().as_str()))
-        .map(|w| quote(w))
+        .map(|w| format!("\"{}\"", w.replace('"', "")))
         .collect();
-    let words = if content.is_empty() {
-        all.iter().map(|w| quote(w)).collect()
-    } else {
-        content
-    };
     if words.is_empty() {
         None
     } else {
         Some(words.join(" OR "))
+    }
+}
+
+/// The words of a BM25 query, in order: Unicode words without the stop words
+/// (all of them if nothing else is left). Each is one FTS5 phrase; the
+/// PostgreSQL store scores the same phrases (see [`crate::pg`]).
+pub fn query_words(text: &str) -> Vec<&str> {
+    use unicode_segmentation::UnicodeSegmentation;
+    let all: Vec<&str> = text.unicode_words().collect();
+    let content: Vec<&str> = all
+        .iter()
+        .copied()
+        .filter(|w| !STOP_WORDS.contains(&w.to_lowercase().as_str()))
+        .collect();
+    if content.is_empty() {
+        all
+    } else {
+        content
     }
 }
 
