@@ -2,8 +2,9 @@
 //! shipped SQuAD subset (or any SQuAD-format file), every mode in one run.
 //!
 //! Reported metrics: `hit_at_1`, `hit_at_5`, `mrr_at_10`, `ndcg_at_10` for hybrid
-//! retrieval (the default mode), the same four prefixed `dense_`, `bm25_` and
-//! `hybrid_`, search latency percentiles per mode, and ingest throughput.
+//! retrieval (the default mode), the same four prefixed `dense_`, `bm25_`,
+//! `hybrid_` and `hybrid_rrf_` (plain reciprocal rank fusion, for comparison),
+//! search latency percentiles per mode, and ingest throughput.
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -115,21 +116,21 @@ impl Runner for RagEval {
                 "model": report.model_id,
                 "chunk_max_tokens": opts.ingest.chunking.max_tokens,
                 "chunk_overlap_tokens": opts.ingest.chunking.overlap_tokens,
-                "rrf_k": roadmap_rag::retrieve::RRF_K,
+                "fusion": opts.fusions.first().map(|f| f.to_string()),
                 "pool": opts.pool,
             }),
             ..Default::default()
         };
         let m = &mut outcome.metrics;
         for r in &report.modes {
-            let p = r.mode.as_str();
+            let p = r.name.as_str();
             m.insert(format!("{p}_hit_at_1"), r.hit_at_1);
             m.insert(format!("{p}_hit_at_5"), r.hit_at_5);
             m.insert(format!("{p}_mrr_at_10"), r.mrr_at_10);
             m.insert(format!("{p}_ndcg_at_10"), r.ndcg_at_10);
             m.insert(format!("{p}_latency_ms_p50"), r.latency_ms_p50);
             m.insert(format!("{p}_latency_ms_p95"), r.latency_ms_p95);
-            if r.mode == Mode::Hybrid {
+            if p == Mode::Hybrid.as_str() {
                 m.insert("hit_at_1".into(), r.hit_at_1);
                 m.insert("hit_at_5".into(), r.hit_at_5);
                 m.insert("mrr_at_10".into(), r.mrr_at_10);

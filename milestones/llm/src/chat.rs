@@ -122,6 +122,8 @@ pub struct GroundedPrompt {
     pub messages: Vec<ChatMessage>,
     /// How many passages (best first) made it into the prompt; the last may be trimmed.
     pub passages_used: usize,
+    /// How many earlier conversation turns (the most recent ones) made it into the prompt.
+    pub history_turns: usize,
     /// Tokens of the whole ChatML prompt.
     pub prompt_tokens: usize,
 }
@@ -136,37 +138,76 @@ pub fn grounded_messages(
     max_ctx: usize,
     answer_tokens: usize,
 ) -> Result<GroundedPrompt, LlmError> {
-    let build = |kept: &[String]| {
+    grounded_conversation(tokenizer, &[], question, passages, max_ctx, answer_tokens)
+}
+
+/// [`grounded_messages`] inside a conversation: the earlier turns (`history`, oldest first,
+/// alternating user and assistant) go between the system turn and the question, so that a
+/// follow-up such as "and who built it?" is read against what was said before.
+///
+/// The budget left after the instruction, the question and the answer is shared: the most
+/// recent whole turns come first but take at most half of it (older turns are dropped, never
+/// cut), and the passages fill the rest — retrieved evidence matters more than old chatter.
+pub fn grounded_conversation(
+    tokenizer: &GgufTokenizer,
+    history: &[ChatMessage],
+    question: &str,
+    passages: &[&str],
+    max_ctx: usize,
+    answer_tokens: usize,
+) -> Result<GroundedPrompt, LlmError> {
+    let build = |turns: &[ChatMessage], kept: &[String]| {
         let mut system = format!("{GROUNDED_INSTRUCTION}\n\nContext:");
         for (i, p) in kept.iter().enumerate() {
             system.push_str(&format!("\n\n[{}] {}", i + 1, p));
         }
-        vec![
-            ChatMessage::system(system),
-            ChatMessage::user(question.to_string()),
-        ]
+        let mut msgs = vec![ChatMessage::system(system)];
+        msgs.extend_from_slice(turns);
+        msgs.push(ChatMessage::user(question.to_string()));
+        msgs
     };
     let count = |msgs: &[ChatMessage]| -> Result<usize, LlmError> {
         Ok(tokenizer.encode(&chatml(msgs))?.len())
     };
-    let fixed = count(&build(&[]))?;
+    let fixed = count(&build(&[], &[]))?;
     if fixed + answer_tokens > max_ctx {
         return Err(LlmError::ContextOverflow {
             needed: fixed + answer_tokens,
             max: max_ctx,
         });
     }
+    let free = max_ctx - fixed - answer_tokens;
+    // Whole turns, newest first, within half the free budget. "<|im_start|>role\n…<|im_end|>\n"
+    // costs about 4 tokens around the content.
+    const TURN_TOKENS: usize = 4;
+    let mut first_kept = history.len();
+    let mut turn_tokens = 0;
+    while first_kept > 0 {
+        let n = tokenizer.encode(&history[first_kept - 1].content)?.len() + TURN_TOKENS;
+        if turn_tokens + n > free / 2 {
+            break;
+        }
+        turn_tokens += n;
+        first_kept -= 1;
+    }
+    // A conversation shown to the model starts with a user turn.
+    while first_kept < history.len() && history[first_kept].role != Role::User {
+        first_kept += 1;
+    }
+    let turns = &history[first_kept..];
+    let with_turns = count(&build(turns, &[]))?;
     // Each passage also costs its "\n\n[n] " label: about 5 tokens.
     const LABEL_TOKENS: usize = 5;
-    let budget = max_ctx - fixed - answer_tokens;
+    let budget = max_ctx.saturating_sub(with_turns + answer_tokens);
     let (mut kept, _) = fit_pieces(tokenizer, passages, budget, LABEL_TOKENS, 16)?;
     // The label estimate can be off by a token or two: drop from the end until it really fits.
     loop {
-        let msgs = build(&kept);
+        let msgs = build(turns, &kept);
         let n = count(&msgs)?;
         if n + answer_tokens <= max_ctx || kept.is_empty() {
             return Ok(GroundedPrompt {
                 passages_used: kept.len(),
+                history_turns: turns.len(),
                 prompt_tokens: n,
                 messages: msgs,
             });

@@ -22,7 +22,9 @@ pub mod tokenizer;
 
 use std::path::PathBuf;
 
-pub use chat::{chatml, grounded_messages, ChatMessage, GroundedPrompt, Role};
+pub use chat::{
+    chatml, grounded_conversation, grounded_messages, ChatMessage, GroundedPrompt, Role,
+};
 pub use engine::{FinishReason, GenParams, Generation, LoadOptions, LocalLlm};
 pub use model::WeightFormat;
 pub use tokenizer::GgufTokenizer;

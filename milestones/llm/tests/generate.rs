@@ -297,3 +297,49 @@ fn grounded_prompt_fits_the_context_and_answers_from_it() {
         Err(LlmError::ContextOverflow { .. })
     ));
 }
+
+#[test]
+fn conversation_keeps_recent_whole_turns_within_half_the_budget() {
+    use roadmap_llm::{chatml, grounded_conversation, ChatMessage, Role};
+    let llm = common::shared_llm().lock().unwrap();
+    let t = llm.tokenizer();
+    let passages = ["Mirela Osk, a soil engineer, chairs the Harwick Valley Water Cooperative."];
+    let history = vec![
+        ChatMessage::user("Where is the cooperative's headquarters?"),
+        ChatMessage::assistant("In the old railway station in Brenna [1]."),
+        ChatMessage::user("Who chairs the Harwick Valley Water Cooperative?"),
+        ChatMessage::assistant("Mirela Osk chairs it [1]."),
+    ];
+    let question = "What is her profession?";
+    let roomy = grounded_conversation(t, &history, question, &passages, 2048, 64).unwrap();
+    assert_eq!(roomy.history_turns, 4);
+    assert_eq!(roomy.passages_used, 1);
+    let roles: Vec<Role> = roomy.messages.iter().map(|m| m.role).collect();
+    use Role::*;
+    assert_eq!(roles, [System, User, Assistant, User, Assistant, User]);
+    assert_eq!(roomy.messages[5].content, question);
+    assert_eq!(
+        roomy.prompt_tokens,
+        t.encode(&chatml(&roomy.messages)).unwrap().len()
+    );
+
+    // Just enough room for the passage and the last exchange: the oldest exchange goes first,
+    // whole, and the kept history still opens with a user turn.
+    let no_history = grounded_conversation(t, &[], question, &passages, 2048, 64).unwrap();
+    let last_two: usize = history[2..]
+        .iter()
+        .map(|m| t.encode(&m.content).unwrap().len() + 4)
+        .sum();
+    let tight = no_history.prompt_tokens + 64 + 2 * last_two + 2;
+    let p = grounded_conversation(t, &history, question, &passages, tight, 64).unwrap();
+    assert_eq!(p.history_turns, 2, "{p:?}");
+    assert_eq!(p.messages[1].content, history[2].content);
+    assert!(p.prompt_tokens + 64 <= tight);
+    // No history at all behaves exactly like a single question.
+    assert_eq!(
+        no_history.messages,
+        roadmap_llm::grounded_messages(t, question, &passages, 2048, 64)
+            .unwrap()
+            .messages
+    );
+}

@@ -162,6 +162,7 @@ pub fn run(
             mmr_lambda: None,
             source_prefix: None,
             pool: opts.pool,
+            fusion: Default::default(),
         };
         // One untimed pass warms SQLite's page cache and statement cache.
         for (q, v) in questions.iter().zip(&qvecs).take(20) {

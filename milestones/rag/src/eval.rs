@@ -18,7 +18,7 @@ use crate::embedder::TextEmbedder;
 use crate::error::Result;
 use crate::ingest::{embed_all, index_document, IngestOptions};
 use crate::metrics::{hit_at, mrr_at, ndcg_at, percentile, Judged};
-use crate::retrieve::{search_with_vector, Mode, SearchOptions};
+use crate::retrieve::{search_with_vector, Fusion, Mode, SearchOptions, RRF_K};
 use crate::squad::{self, SquadFile};
 use crate::store::{SqliteStore, VectorStore};
 
@@ -31,6 +31,9 @@ pub struct EvalOptions {
     pub ingest: IngestOptions,
     /// Candidates per retriever before fusion.
     pub pool: usize,
+    /// Fusion methods evaluated for hybrid mode, one row each; the first is
+    /// reported as `hybrid`, the others as `hybrid_<method>`.
+    pub fusions: Vec<Fusion>,
     pub progress: bool,
 }
 
@@ -45,6 +48,7 @@ impl Default for EvalOptions {
                 ..Default::default()
             },
             pool: 50,
+            fusions: vec![Fusion::default(), Fusion::Rrf { k: RRF_K }],
             progress: true,
         }
     }
@@ -53,7 +57,11 @@ impl Default for EvalOptions {
 /// Quality and speed of one retrieval mode.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct ModeReport {
+    /// `dense`, `bm25`, `hybrid`, or `hybrid_<method>` for further fusion methods.
+    pub name: String,
     pub mode: Mode,
+    /// The fusion method (hybrid rows).
+    pub fusion: Option<Fusion>,
     pub hit_at_1: f64,
     pub hit_at_5: f64,
     pub mrr_at_10: f64,
@@ -80,6 +88,7 @@ pub struct EvalReport {
 }
 
 impl EvalReport {
+    /// The first row of mode `m` (for hybrid: the first fusion method).
     pub fn mode(&self, m: Mode) -> Option<&ModeReport> {
         self.modes.iter().find(|r| r.mode == m)
     }
@@ -142,15 +151,32 @@ pub fn evaluate_in(
     };
     bar.finish_and_clear();
 
-    let mut modes = Vec::new();
+    // One row per (mode, fusion): fusion only varies for hybrid.
+    let mut rows: Vec<(String, Mode, Option<Fusion>)> = Vec::new();
     for &mode in &opts.modes {
-        let bar = self::bar(opts.progress, questions.len() as u64, mode.as_str());
+        if mode == Mode::Hybrid {
+            for (i, &f) in opts.fusions.iter().enumerate() {
+                let name = if i == 0 {
+                    "hybrid".to_string()
+                } else {
+                    format!("hybrid_{}", f.method())
+                };
+                rows.push((name, mode, Some(f)));
+            }
+        } else {
+            rows.push((mode.as_str().to_string(), mode, None));
+        }
+    }
+    let mut modes = Vec::new();
+    for (name, mode, fusion) in rows {
+        let bar = self::bar(opts.progress, questions.len() as u64, &name);
         let search = SearchOptions {
             k: 10,
             mode,
             mmr_lambda: None,
             source_prefix: None,
             pool: opts.pool,
+            fusion: fusion.unwrap_or_default(),
         };
         let (mut h1, mut h5, mut mrr, mut ndcg) = (0.0, 0.0, 0.0, 0.0);
         let mut lat = Vec::with_capacity(questions.len());
@@ -179,7 +205,9 @@ pub fn evaluate_in(
         let n = corpus.questions.len().max(1) as f64;
         lat.sort_by(f64::total_cmp);
         modes.push(ModeReport {
+            name,
             mode,
+            fusion,
             hit_at_1: h1 / n,
             hit_at_5: h5 / n,
             mrr_at_10: mrr / n,

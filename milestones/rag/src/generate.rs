@@ -17,7 +17,7 @@ use std::collections::{HashMap, HashSet};
 use std::time::Instant;
 
 use roadmap_llm::client::{BlockingClient, ClientError};
-use roadmap_llm::{grounded_messages, GenParams, LlmError, LocalLlm};
+use roadmap_llm::{grounded_conversation, ChatMessage, GenParams, LlmError, LocalLlm};
 use serde::Serialize;
 use unicode_segmentation::UnicodeSegmentation;
 
@@ -68,6 +68,8 @@ pub struct Answer {
     /// How many of the passed chunks the generator actually saw (an LLM prompt may drop some to
     /// fit its context).
     pub passages_used: usize,
+    /// How many earlier conversation turns the generator saw (LLM generators in a chat).
+    pub history_turns: usize,
     /// Prompt tokens (LLM generators; 0 for the extractive one).
     pub prompt_tokens: usize,
     /// Generated tokens (LLM generators, when known).
@@ -90,6 +92,23 @@ pub trait Generator {
         hits: &[Hit],
         on_text: &mut dyn FnMut(&str) -> bool,
     ) -> Result<Answer, GenerateError>;
+
+    /// Answers a turn of a conversation. `history` holds the earlier turns (oldest first,
+    /// user and assistant alternating); `standalone` is `question` rewritten to stand on its
+    /// own (see [`crate::conversation`]). By default the generator answers `standalone`
+    /// alone, which suits the extractive generator: it matches words, and "her" matches
+    /// nothing. The LLM generators instead read the original question after the earlier turns.
+    fn answer_followup(
+        &mut self,
+        history: &[ChatMessage],
+        question: &str,
+        standalone: &str,
+        hits: &[Hit],
+        on_text: &mut dyn FnMut(&str) -> bool,
+    ) -> Result<Answer, GenerateError> {
+        let _ = (history, question);
+        self.answer(standalone, hits, on_text)
+    }
 }
 
 /// The citation numbers `[n]` in `text` that refer to one of `passages` chunks, ascending.
@@ -120,12 +139,12 @@ pub fn cited_numbers(text: &str, passages: usize) -> Vec<usize> {
 }
 
 /// Lowercased word tokens (Unicode word boundaries), the unit of term overlap.
-fn words(text: &str) -> Vec<String> {
+pub(crate) fn words(text: &str) -> Vec<String> {
     text.unicode_words().map(|w| w.to_lowercase()).collect()
 }
 
 /// English function words: they match almost every sentence and would drown the content words.
-const STOPWORDS: &[&str] = &[
+pub(crate) const STOPWORDS: &[&str] = &[
     "a", "an", "the", "of", "in", "on", "at", "to", "for", "by", "with", "from", "and", "or", "is",
     "are", "was", "were", "be", "been", "it", "its", "this", "that", "these", "those", "as", "do",
     "does", "did", "what", "which", "who", "whom", "whose", "when", "where", "why", "how", "s",
@@ -305,6 +324,7 @@ impl Generator for ExtractiveGenerator {
             cited: cited_numbers(&text, hits.len()),
             text,
             passages_used: hits.len(),
+            history_turns: 0,
             prompt_tokens: 0,
             completion_tokens: 0,
             first_text_ms: first,
@@ -345,10 +365,22 @@ impl Generator for LocalGenerator {
         hits: &[Hit],
         on_text: &mut dyn FnMut(&str) -> bool,
     ) -> Result<Answer, GenerateError> {
+        self.answer_followup(&[], question, question, hits, on_text)
+    }
+
+    fn answer_followup(
+        &mut self,
+        history: &[ChatMessage],
+        question: &str,
+        _standalone: &str,
+        hits: &[Hit],
+        on_text: &mut dyn FnMut(&str) -> bool,
+    ) -> Result<Answer, GenerateError> {
         let t0 = Instant::now();
         let passages: Vec<&str> = hits.iter().map(|h| h.text.as_str()).collect();
-        let prompt = grounded_messages(
+        let prompt = grounded_conversation(
             self.llm.tokenizer(),
+            history,
             question,
             &passages,
             self.llm.max_ctx(),
@@ -364,6 +396,7 @@ impl Generator for LocalGenerator {
             cited: cited_numbers(&text, prompt.passages_used),
             text,
             passages_used: prompt.passages_used,
+            history_turns: prompt.history_turns,
             prompt_tokens: g.prompt_tokens,
             completion_tokens: g.tokens.len(),
             first_text_ms: first.unwrap_or(0.0),
@@ -409,10 +442,22 @@ impl Generator for OpenAiGenerator {
         hits: &[Hit],
         on_text: &mut dyn FnMut(&str) -> bool,
     ) -> Result<Answer, GenerateError> {
+        self.answer_followup(&[], question, question, hits, on_text)
+    }
+
+    fn answer_followup(
+        &mut self,
+        history: &[ChatMessage],
+        question: &str,
+        _standalone: &str,
+        hits: &[Hit],
+        on_text: &mut dyn FnMut(&str) -> bool,
+    ) -> Result<Answer, GenerateError> {
         let t0 = Instant::now();
         let passages: Vec<&str> = hits.iter().map(|h| h.text.as_str()).collect();
-        let prompt = grounded_messages(
+        let prompt = grounded_conversation(
             &self.tokenizer,
+            history,
             question,
             &passages,
             self.max_ctx,
@@ -430,6 +475,7 @@ impl Generator for OpenAiGenerator {
             cited: cited_numbers(&text, prompt.passages_used),
             text,
             passages_used: prompt.passages_used,
+            history_turns: prompt.history_turns,
             prompt_tokens: r.prompt_tokens.unwrap_or(prompt.prompt_tokens),
             completion_tokens: r.completion_tokens.unwrap_or(0),
             first_text_ms: first.unwrap_or(0.0),

@@ -7,12 +7,14 @@
 //!
 //! Part 2: answer questions from the retrieved chunks with citations
 //! ([`generate`]: extractive, local SmolLM2 or any OpenAI-compatible server) and
-//! measure answer quality with SQuAD's exact match and token F1 ([`answers`]).
+//! measure answer quality with SQuAD's exact match and token F1 ([`answers`]);
+//! keep a chat's memory ([`conversation`]).
 
 pub mod answers;
 pub mod bench;
 pub mod builtin;
 pub mod chunk;
+pub mod conversation;
 pub mod embedder;
 pub mod error;
 pub mod eval;
