@@ -13,21 +13,29 @@ use comfy_table::{presets::UTF8_FULL_CONDENSED, Table};
 use roadmap_llm::client::{BlockingClient, ClientConfig};
 use roadmap_llm::{GenParams, LoadOptions, LocalLlm};
 use roadmap_rag::answers::{evaluate_answers, AnswerEvalOptions};
-use roadmap_rag::eval::{evaluate, EvalOptions, EvalReport};
+use roadmap_rag::eval::{evaluate, evaluate_in, EvalOptions, EvalReport};
 use roadmap_rag::generate::{
     validate_question, ExtractiveGenerator, Generator, LocalGenerator, OpenAiGenerator,
 };
 use roadmap_rag::ingest::{ingest_paths, IngestOptions, IngestSummary, BUILTIN_SCHEME};
+use roadmap_rag::pg::{is_postgres_url, redact_url};
 use roadmap_rag::retrieve::{search, Mode, SearchOptions};
-use roadmap_rag::{builtin, HashEmbedder, SqliteStore, TextEmbedder, VectorStore};
+use roadmap_rag::{builtin, HashEmbedder, PgStore, SqliteStore, TextEmbedder, VectorStore};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
     #[command(subcommand)]
     cmd: Cmd,
-    /// The knowledge-base file (SQLite). Default: rag.sqlite in the data directory.
-    #[arg(long, global = true, value_name = "PATH")]
-    store: Option<PathBuf>,
+    /// The knowledge base: a SQLite file (default: rag.sqlite in the data directory), or a
+    /// PostgreSQL + pgvector URL postgres://USER:PASSWORD@HOST:PORT/DATABASE.
+    #[arg(
+        long,
+        global = true,
+        value_name = "PATH|URL",
+        env = "ROADMAP_RAG_STORE",
+        hide_env_values = true
+    )]
+    store: Option<String>,
     /// Embedding model: `minilm` (all-MiniLM-L6-v2, phase 4's embedder) or `hash`
     /// (feature-hashed bag of words: lexical only, needs no model files).
     #[arg(long, global = true, value_enum, default_value_t = EmbedderChoice::Minilm)]
@@ -255,18 +263,19 @@ struct ListArgs {
 }
 
 pub fn run(args: Args, g: &crate::cli::Globals) -> Result<()> {
-    let store_path = match &args.store {
-        Some(p) => p.clone(),
-        None => g.data_dir()?.join("rag.sqlite"),
+    let loc = match &args.store {
+        Some(s) if is_postgres_url(s) => StoreLoc::Postgres(s.clone()),
+        Some(p) => StoreLoc::File(PathBuf::from(p)),
+        None => StoreLoc::File(g.data_dir()?.join("rag.sqlite")),
     };
     match &args.cmd {
-        Cmd::Ingest(a) => ingest_cmd(&args, a, &store_path, g),
-        Cmd::Search(a) => search_cmd(&args, a, &store_path, g),
-        Cmd::Eval(a) => eval_cmd(&args, a, g),
+        Cmd::Ingest(a) => ingest_cmd(&args, a, &loc, g),
+        Cmd::Search(a) => search_cmd(&args, a, &loc, g),
+        Cmd::Eval(a) => eval_cmd(&args, a, &loc, g),
         Cmd::Bench(a) => bench_cmd(&args, a, g),
-        Cmd::List(a) => list_cmd(a, &store_path),
-        Cmd::Ask(a) => ask_cmd(&args, a, &store_path, g),
-        Cmd::Chat(a) => chat_cmd(&args, a, &store_path, g),
+        Cmd::List(a) => list_cmd(a, &loc),
+        Cmd::Ask(a) => ask_cmd(&args, a, &loc, g),
+        Cmd::Chat(a) => chat_cmd(&args, a, &loc, g),
     }
 }
 
@@ -300,9 +309,33 @@ pub fn load_embedder_with(
     Ok(Box::new(emb))
 }
 
-fn open_store(path: &Path) -> Result<SqliteStore> {
-    SqliteStore::open(path)
-        .with_context(|| format!("cannot open the knowledge base {}", path.display()))
+/// Where the knowledge base lives: a SQLite file or a PostgreSQL server.
+#[derive(Debug, Clone)]
+enum StoreLoc {
+    File(PathBuf),
+    /// The full URL (with its password): never print it, print `StoreLoc` itself.
+    Postgres(String),
+}
+
+impl std::fmt::Display for StoreLoc {
+    /// The path, or the URL without its password.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StoreLoc::File(p) => write!(f, "{}", p.display()),
+            StoreLoc::Postgres(url) => f.write_str(&redact_url(url)),
+        }
+    }
+}
+
+fn open_store(loc: &StoreLoc) -> Result<Box<dyn VectorStore>> {
+    Ok(match loc {
+        StoreLoc::File(path) => Box::new(
+            SqliteStore::open(path)
+                .with_context(|| format!("cannot open the knowledge base {}", path.display()))?,
+        ),
+        // Its errors already say which server (without the password), what failed and what to do.
+        StoreLoc::Postgres(url) => Box::new(PgStore::connect(url)?),
+    })
 }
 
 /// A source as the user knows it: relative to the current directory when below it.
@@ -321,12 +354,7 @@ fn display_source(source: &str) -> String {
         .unwrap_or_else(|| source.to_string())
 }
 
-fn ingest_cmd(
-    args: &Args,
-    a: &IngestArgs,
-    store_path: &Path,
-    g: &crate::cli::Globals,
-) -> Result<()> {
+fn ingest_cmd(args: &Args, a: &IngestArgs, loc: &StoreLoc, g: &crate::cli::Globals) -> Result<()> {
     for p in &a.paths {
         if !p.exists() {
             bail!(
@@ -336,7 +364,7 @@ fn ingest_cmd(
         }
     }
     let embedder = load_embedder(args, &g.cache_dir())?;
-    let mut store = open_store(store_path)?;
+    let mut store = open_store(loc)?;
     if a.reembed {
         store
             .drop_collection(&a.collection)
@@ -350,27 +378,24 @@ fn ingest_cmd(
         ..Default::default()
     };
     let summary =
-        ingest_paths(&mut store, embedder.as_ref(), &a.paths, &opts).with_context(|| {
+        ingest_paths(store.as_mut(), embedder.as_ref(), &a.paths, &opts).with_context(|| {
             format!(
                 "ingest into collection `{}` of {} failed",
-                a.collection,
-                store_path.display()
+                a.collection, loc
             )
         })?;
     if a.json {
         println!("{}", serde_json::to_string(&summary)?);
     } else {
-        print_summary(&summary, store_path);
+        print_summary(&summary, loc);
     }
     Ok(())
 }
 
-fn print_summary(s: &IngestSummary, store_path: &Path) {
+fn print_summary(s: &IngestSummary, loc: &StoreLoc) {
     println!(
         "collection `{}` in {} (model {})",
-        s.collection,
-        store_path.display(),
-        s.model_id
+        s.collection, loc, s.model_id
     );
     let mut t = Table::new();
     t.load_preset(UTF8_FULL_CONDENSED);
@@ -409,12 +434,7 @@ fn print_summary(s: &IngestSummary, store_path: &Path) {
     }
 }
 
-fn search_cmd(
-    args: &Args,
-    a: &SearchArgs,
-    store_path: &Path,
-    g: &crate::cli::Globals,
-) -> Result<()> {
+fn search_cmd(args: &Args, a: &SearchArgs, loc: &StoreLoc, g: &crate::cli::Globals) -> Result<()> {
     let query = a.query.join(" ");
     if a.k == 0 {
         bail!("-k must be at least 1");
@@ -423,9 +443,9 @@ fn search_cmd(
         bail!("--mmr-lambda must be between 0 and 1, got {}", a.mmr_lambda);
     }
     let embedder = load_embedder(args, &g.cache_dir())?;
-    let mut store = open_store(store_path)?;
+    let mut store = open_store(loc)?;
     if a.collection == builtin::COLLECTION {
-        let s = builtin::ensure(&mut store, embedder.as_ref(), !a.json)
+        let s = builtin::ensure(store.as_mut(), embedder.as_ref(), !a.json)
             .context("cannot index the built-in knowledge base")?;
         if s.added + s.changed + s.removed > 0 && !a.json {
             eprintln!(
@@ -442,7 +462,13 @@ fn search_cmd(
         source_prefix,
         ..Default::default()
     };
-    let hits = search(&store, embedder.as_ref(), &a.collection, &query, &opts)?;
+    let hits = search(
+        store.as_ref(),
+        embedder.as_ref(),
+        &a.collection,
+        &query,
+        &opts,
+    )?;
     if a.json {
         let hits: Vec<_> = hits
             .iter()
@@ -531,7 +557,7 @@ pub fn load_squad(path: Option<&Path>) -> Result<roadmap_rag::squad::SquadFile> 
     }
 }
 
-fn eval_cmd(args: &Args, a: &EvalArgs, g: &crate::cli::Globals) -> Result<()> {
+fn eval_cmd(args: &Args, a: &EvalArgs, loc: &StoreLoc, g: &crate::cli::Globals) -> Result<()> {
     if a.articles == Some(0) {
         bail!("--articles must be at least 1");
     }
@@ -549,7 +575,16 @@ fn eval_cmd(args: &Args, a: &EvalArgs, g: &crate::cli::Globals) -> Result<()> {
         opts.modes = a.mode.iter().map(|&m| m.into()).collect();
         opts.modes.dedup();
     }
-    let report = evaluate(&file, embedder.as_ref(), &opts)?;
+    // A SQLite knowledge base is never touched: the evaluation runs in a private
+    // in-memory store. On PostgreSQL it runs in the server (collection `squad-eval`,
+    // replaced on every run), which is what measures that store.
+    let report = match loc {
+        StoreLoc::File(_) => evaluate(&file, embedder.as_ref(), &opts)?,
+        StoreLoc::Postgres(url) => {
+            let mut store = PgStore::connect(url)?;
+            evaluate_in(&mut store, &file, embedder.as_ref(), &opts)?
+        }
+    };
     if a.json {
         println!("{}", serde_json::to_string(&report)?);
     } else {
@@ -631,20 +666,20 @@ fn bench_cmd(args: &Args, a: &BenchArgs, g: &crate::cli::Globals) -> Result<()> 
     Ok(())
 }
 
-fn list_cmd(a: &ListArgs, store_path: &Path) -> Result<()> {
-    let store = open_store(store_path)?;
+fn list_cmd(a: &ListArgs, loc: &StoreLoc) -> Result<()> {
+    let store = open_store(loc)?;
     let cols = store.collections()?;
     if a.json {
         println!(
             "{}",
-            serde_json::json!({ "store": store_path, "collections": cols })
+            serde_json::json!({ "store": loc.to_string(), "collections": cols })
         );
         return Ok(());
     }
     if cols.is_empty() {
         println!(
             "no collections in {} yet (`roadmap rag ingest PATH...`)",
-            store_path.display()
+            loc
         );
         return Ok(());
     }
@@ -708,7 +743,7 @@ fn make_generator(gen: &GenArgs, g: &crate::cli::Globals) -> Result<Box<dyn Gene
     })
 }
 
-fn ask_cmd(args: &Args, a: &AskArgs, store_path: &Path, g: &crate::cli::Globals) -> Result<()> {
+fn ask_cmd(args: &Args, a: &AskArgs, loc: &StoreLoc, g: &crate::cli::Globals) -> Result<()> {
     let question = a.question.join(" ");
     let question = validate_question(&question)?.to_string();
     if a.k == 0 {
@@ -716,15 +751,15 @@ fn ask_cmd(args: &Args, a: &AskArgs, store_path: &Path, g: &crate::cli::Globals)
     }
     let t0 = std::time::Instant::now();
     let embedder = load_embedder(args, &g.cache_dir())?;
-    let mut store = open_store(store_path)?;
+    let mut store = open_store(loc)?;
     if a.collection == builtin::COLLECTION {
-        builtin::ensure(&mut store, embedder.as_ref(), !a.json)
+        builtin::ensure(store.as_mut(), embedder.as_ref(), !a.json)
             .context("cannot index the built-in knowledge base")?;
     } else if !store.collections()?.iter().any(|c| c.name == a.collection) {
         bail!(
             "collection `{}` does not exist yet in {}: ingest something first (`roadmap rag ingest PATH... --collection {}`), or leave out --collection to ask the built-in `roadmap` knowledge base",
             a.collection,
-            store_path.display(),
+            loc,
             a.collection
         );
     }
@@ -736,7 +771,13 @@ fn ask_cmd(args: &Args, a: &AskArgs, store_path: &Path, g: &crate::cli::Globals)
         ..Default::default()
     };
     let t = std::time::Instant::now();
-    let hits = search(&store, embedder.as_ref(), &a.collection, &question, &opts)?;
+    let hits = search(
+        store.as_ref(),
+        embedder.as_ref(),
+        &a.collection,
+        &question,
+        &opts,
+    )?;
     let retrieval_ms = t.elapsed().as_secs_f64() * 1e3;
     let stream = !a.json && generator.name() != "extractive";
     let answer = {
@@ -888,21 +929,21 @@ fn print_sources(cited: &[usize], hits: &[roadmap_rag::store::Hit]) {
     }
 }
 
-fn chat_cmd(args: &Args, a: &ChatArgs, store_path: &Path, g: &crate::cli::Globals) -> Result<()> {
+fn chat_cmd(args: &Args, a: &ChatArgs, loc: &StoreLoc, g: &crate::cli::Globals) -> Result<()> {
     use std::io::{BufRead, Write};
     if a.k == 0 {
         bail!("-k must be at least 1");
     }
     let embedder = load_embedder(args, &g.cache_dir())?;
-    let mut store = open_store(store_path)?;
+    let mut store = open_store(loc)?;
     if a.collection == builtin::COLLECTION {
-        builtin::ensure(&mut store, embedder.as_ref(), true)
+        builtin::ensure(store.as_mut(), embedder.as_ref(), true)
             .context("cannot index the built-in knowledge base")?;
     } else if !store.collections()?.iter().any(|c| c.name == a.collection) {
         bail!(
             "collection `{}` does not exist yet in {}: ingest something first (`roadmap rag ingest PATH... --collection {}`)",
             a.collection,
-            store_path.display(),
+            loc,
             a.collection
         );
     }
@@ -982,7 +1023,7 @@ fn chat_cmd(args: &Args, a: &ChatArgs, store_path: &Path, g: &crate::cli::Global
             ..Default::default()
         };
         let hits = search(
-            &store,
+            store.as_ref(),
             embedder.as_ref(),
             &a.collection,
             query.trim(),

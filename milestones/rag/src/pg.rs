@@ -172,7 +172,8 @@ pub fn is_postgres_url(s: &str) -> bool {
     l.starts_with("postgres://") || l.starts_with("postgresql://")
 }
 
-const START_HINT: &str = "Start PostgreSQL with pgvector (e.g. `milestones/rag/scripts/pgvector-server.sh start DIR`, \
+const START_HINT: &str =
+    "Start PostgreSQL with pgvector (e.g. `milestones/rag/scripts/pgvector-server.sh start DIR`, \
      see the roadmap-rag README), or fix the host and port in the URL.";
 
 /// Explains a failed connection: what failed and what to do about it.
@@ -772,18 +773,26 @@ impl VectorStore for PgStore {
         tx.batch_execute(&setting).pg("setting up the search")?;
         // Literal id and dimension (integers from our table): the planner must
         // see `collection_id = <id>` to use that collection's partial index.
-        let sql = format!(
-            "SELECT c.id, 1 - (c.embedding::vector({dim}) <=> $1::vector({dim})) AS sim
-             FROM chunks c JOIN documents d ON d.id = c.doc_id
-             WHERE c.collection_id = {cid} AND ($2::text IS NULL OR starts_with(d.source, $2::text))
-             ORDER BY c.embedding::vector({dim}) <=> $1::vector({dim}) LIMIT $3"
-        );
-        let rows = tx
-            .query(
-                &sql,
-                &[&Vector::from(query.to_vec()), &source_prefix, &(k as i64)],
-            )
-            .pg("running the vector search")?;
+        let q = Vector::from(query.to_vec());
+        let rows = match source_prefix {
+            None => tx.query(
+                &format!(
+                    "SELECT id, 1 - (embedding::vector({dim}) <=> $1::vector({dim})) FROM chunks
+                     WHERE collection_id = {cid} ORDER BY embedding::vector({dim}) <=> $1::vector({dim}) LIMIT $2"
+                ),
+                &[&q, &(k as i64)],
+            ),
+            Some(prefix) => tx.query(
+                &format!(
+                    "SELECT c.id, 1 - (c.embedding::vector({dim}) <=> $1::vector({dim})) AS sim
+                     FROM chunks c JOIN documents d ON d.id = c.doc_id
+                     WHERE c.collection_id = {cid} AND starts_with(d.source, $2)
+                     ORDER BY c.embedding::vector({dim}) <=> $1::vector({dim}) LIMIT $3"
+                ),
+                &[&q, &prefix, &(k as i64)],
+            ),
+        }
+        .pg("running the vector search")?;
         tx.commit().pg("running the vector search")?;
         Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
     }
@@ -879,8 +888,7 @@ impl VectorStore for PgStore {
                 for (f, idf) in freq.iter().zip(&idf) {
                     if let Some(&tf) = f.get(&id) {
                         any = true;
-                        score += idf * (tf * (K1 + 1.0))
-                            / (tf + K1 * (1.0 - B + B * len / avgdl));
+                        score += idf * (tf * (K1 + 1.0)) / (tf + K1 * (1.0 - B + B * len / avgdl));
                     }
                 }
                 any.then_some((id, score))
@@ -987,7 +995,9 @@ mod tests {
     #[test]
     fn fts5_tokens_positions_and_phrases() {
         let t = Fts5Tokenizer::new().unwrap();
-        let p = t.postings("Intro > Lights", "Lighthouses guide ships; ships sail.").unwrap();
+        let p = t
+            .postings("Intro > Lights", "Lighthouses guide ships; ships sail.")
+            .unwrap();
         // porter: lighthouses -> lighthous, ships -> ship; heading and text positions separate.
         assert_eq!(p.terms["ship"], (vec![], vec![2, 3]));
         assert_eq!(p.terms["light"], (vec![1], vec![]));
