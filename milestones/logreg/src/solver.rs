@@ -98,10 +98,13 @@ impl GradientDescent {
         let (lr, alpha) = (self.learning_rate, pb.alpha);
         let xt = pb.xt.as_slice().expect("Problem owns a contiguous Xᵀ");
         let y = pb.y.as_slice().expect("Problem owns contiguous labels");
-        let mut w = vec![0.0; d];
+        let x = pb.x.as_standard_layout();
+        let (xp, dp) = padded_rows(x.as_slice().expect("standard layout"), d);
         let mut b = 0.0;
+        let mut w = vec![0.0; d];
         let mut z = vec![0.0; n];
-        let mut gw = vec![0.0; d];
+        // Padded like the rows of `xp`; the padding entries stay 0.
+        let mut gw_padded = vec![0.0; dp];
         let mut loss = Vec::with_capacity(if self.record_loss { self.epochs } else { 0 });
         let mut trace = Trace {
             iterations: 0,
@@ -111,7 +114,8 @@ impl GradientDescent {
         };
         let epoch_fn = epoch_kernel();
         for epoch in 0..self.epochs {
-            let sums = epoch_fn(xt, y, &w, b, &mut z, &mut gw, self.record_loss);
+            let sums = epoch_fn(xt, &xp, y, &w, b, &mut z, &mut gw_padded, self.record_loss);
+            let gw = &mut gw_padded[..d];
             let mut w_sq = 0.0;
             for (g, &wj) in gw.iter_mut().zip(&w) {
                 *g = *g * inv_n + alpha * wj;
@@ -133,7 +137,7 @@ impl GradientDescent {
                 trace.converged = true;
                 break;
             }
-            for (wj, g) in w.iter_mut().zip(&gw) {
+            for (wj, g) in w.iter_mut().zip(gw.iter()) {
                 *wj -= lr * g;
             }
             b -= lr * gb;
@@ -172,24 +176,6 @@ fn sum(x: &[f64]) -> f64 {
     acc.iter().sum::<f64>() + chunks.remainder().iter().sum::<f64>()
 }
 
-/// a·b with sixteen partial sums, like [`sum`].
-#[inline(always)]
-fn dot<const FMA: bool>(a: &[f64], b: &[f64]) -> f64 {
-    let mut acc = [0.0f64; 16];
-    let mut ca = a.chunks_exact(16);
-    let mut cb = b.chunks_exact(16);
-    for (x, y) in (&mut ca).zip(&mut cb) {
-        for k in 0..16 {
-            acc[k] = madd::<FMA>(x[k], y[k], acc[k]);
-        }
-    }
-    let mut total: f64 = acc.iter().sum();
-    for (x, y) in ca.remainder().iter().zip(cb.remainder()) {
-        total = madd::<FMA>(*x, *y, total);
-    }
-    total
-}
-
 /// Sums one epoch produces besides the gradient.
 struct EpochSums {
     /// Σᵢ eᵢ = Σᵢ (σ(zᵢ) − yᵢ), the intercept's gradient times n.
@@ -198,7 +184,7 @@ struct EpochSums {
     loss: f64,
 }
 
-type EpochFn = fn(&[f64], &[f64], &[f64], f64, &mut [f64], &mut [f64], bool) -> EpochSums;
+type EpochFn = fn(&[f64], &[f64], &[f64], &[f64], f64, &mut [f64], &mut [f64], bool) -> EpochSums;
 
 /// Picks the epoch loop compiled for this CPU: the same Rust code, built once
 /// for the baseline x86-64 instruction set and once with AVX2 + FMA (4 doubles
@@ -208,9 +194,9 @@ fn epoch_kernel() -> EpochFn {
     #[cfg(target_arch = "x86_64")]
     {
         if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
-            return |xt, y, w, b, z, gw, record| {
+            return |xt, xp, y, w, b, z, gw, record| {
                 // SAFETY: the CPU supports AVX2 and FMA (checked just above).
-                unsafe { epoch_avx2(xt, y, w, b, z, gw, record) }
+                unsafe { epoch_avx2(xt, xp, y, w, b, z, gw, record) }
             };
         }
     }
@@ -219,8 +205,10 @@ fn epoch_kernel() -> EpochFn {
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
+#[allow(clippy::too_many_arguments)]
 unsafe fn epoch_avx2(
     xt: &[f64],
+    xp: &[f64],
     y: &[f64],
     w: &[f64],
     b: f64,
@@ -228,25 +216,30 @@ unsafe fn epoch_avx2(
     gw: &mut [f64],
     record_loss: bool,
 ) -> EpochSums {
-    epoch_generic::<true>(xt, y, w, b, z, gw, record_loss)
+    epoch_generic::<true>(xt, xp, y, w, b, z, gw, record_loss)
 }
 
-/// One pass of gradient descent's arithmetic over `Xᵀ` (d rows of n values):
+/// Outputs kept in registers by [`combine_rows`]: 32 doubles are eight AVX2
+/// registers, enough independent additions to keep both FMA units busy.
+const BLOCK: usize = 32;
+
+/// One pass of gradient descent's arithmetic:
 ///
-/// 1. `z = b + Σⱼ wⱼ·Xᵀⱼ`: the margins as d scaled additions of contiguous rows
-///    (reading `X` row by row would mean n short dot products of length d);
+/// 1. `z = b + Σⱼ wⱼ·Xᵀⱼ`: the margins, a weighted sum of the d rows of `Xᵀ`;
 /// 2. `zᵢ ← eᵢ = σ(zᵢ) − yᵢ` in place (σ via [`exp_nonpositive_with`]), and
 ///    the loss from the same `e^{−|zᵢ|}`;
-/// 3. `gwⱼ = Xᵀⱼ·e`, d contiguous dot products (the caller scales by 1/n and
-///    adds the penalty).
+/// 3. `gw = Σᵢ eᵢ·Xᵢ`: the gradient sums, a weighted sum of the n rows of `X`
+///    (`xp`: X with each row zero-padded to `BLOCK` columns; the caller scales
+///    by 1/n and adds the penalty).
 ///
-/// Sums and dot products keep sixteen partial sums so the additions can run in
-/// parallel SIMD lanes (floating-point addition is not associative, so the
-/// compiler may not reorder a single running sum on its own). `FMA` selects
-/// fused multiply-add, which is only fast where the CPU has it.
+/// Both products are the same operation, [`combine_rows`], once over `Xᵀ`
+/// and once over `X`: storing both orientations makes every read contiguous.
+/// `FMA` selects fused multiply-add, which is only fast where the CPU has it.
 #[inline(always)]
+#[allow(clippy::too_many_arguments)]
 fn epoch_generic<const FMA: bool>(
     xt: &[f64],
+    xp: &[f64],
     y: &[f64],
     w: &[f64],
     b: f64,
@@ -254,13 +247,7 @@ fn epoch_generic<const FMA: bool>(
     gw: &mut [f64],
     record_loss: bool,
 ) -> EpochSums {
-    let n = z.len();
-    z.fill(b);
-    for (row, &wj) in xt.chunks_exact(n).zip(w) {
-        for (zi, &xij) in z.iter_mut().zip(row) {
-            *zi = madd::<FMA>(xij, wj, *zi);
-        }
-    }
+    combine_rows::<FMA>(xt, w, b, z);
     // Sums are taken after the element-wise loop: a running floating-point sum
     // inside it would force one element at a time. Only the loss, which needs
     // a scalar `ln_1p` per row anyway, is summed in place.
@@ -281,10 +268,49 @@ fn epoch_generic<const FMA: bool>(
         }
     }
     let sums = EpochSums { err: sum(z), loss };
-    for (row, g) in xt.chunks_exact(n).zip(gw.iter_mut()) {
-        *g = dot::<FMA>(row, z);
-    }
+    combine_rows::<FMA>(xp, z, 0.0, gw);
     sums
+}
+
+/// `out = init + Σᵣ cᵣ·mᵣ`, where `mᵣ` are the contiguous rows of `m`, each
+/// `out.len()` long.
+///
+/// Adding one row at a time into all of `out` would load and store `outₖ` at
+/// every multiply-add. Instead a block of [`BLOCK`] outputs stays in registers
+/// while every row is added into it, so each multiply-add loads one number.
+#[inline(always)]
+fn combine_rows<const FMA: bool>(m: &[f64], coefs: &[f64], init: f64, out: &mut [f64]) {
+    let len = out.len();
+    let full = len - len % BLOCK;
+    for (blk, ob) in out[..full].chunks_exact_mut(BLOCK).enumerate() {
+        let k0 = blk * BLOCK;
+        let mut acc = [init; BLOCK];
+        for (row, &c) in m.chunks_exact(len).zip(coefs) {
+            let x: &[f64; BLOCK] = row[k0..k0 + BLOCK].try_into().expect("a block of the row");
+            for k in 0..BLOCK {
+                acc[k] = madd::<FMA>(x[k], c, acc[k]);
+            }
+        }
+        ob.copy_from_slice(&acc);
+    }
+    let tail = &mut out[full..];
+    tail.fill(init);
+    for (row, &c) in m.chunks_exact(len).zip(coefs) {
+        for (o, &x) in tail.iter_mut().zip(&row[full..]) {
+            *o = madd::<FMA>(x, c, *o);
+        }
+    }
+}
+
+/// `X` with each row zero-padded to a multiple of [`BLOCK`] columns, so that
+/// [`combine_rows`] over its rows runs on whole register blocks.
+fn padded_rows(x: &[f64], d: usize) -> (Vec<f64>, usize) {
+    let dp = d.div_ceil(BLOCK) * BLOCK;
+    let mut out = vec![0.0; (x.len() / d.max(1)) * dp];
+    for (dst, src) in out.chunks_exact_mut(dp).zip(x.chunks_exact(d.max(1))) {
+        dst[..d].copy_from_slice(src);
+    }
+    (out, dp)
 }
 
 impl Newton {
@@ -415,6 +441,37 @@ fn cholesky(h: &Array2<f64>, lambda: f64) -> Option<Array2<f64>> {
 mod tests {
     use super::*;
     use ndarray::array;
+
+    #[test]
+    fn blocked_epoch_matches_the_plain_gradient_on_awkward_shapes() {
+        // n and d not multiples of the block (tails, padding of 40 → 64 columns).
+        for (n, d) in [(75, 40), (31, 3), (64, 32)] {
+            let x = ndarray::Array2::from_shape_fn((n, d), |(i, j)| {
+                ((i * 7 + j * 13) % 17) as f64 / 8.0 - 1.0
+            });
+            let y: Vec<u8> = (0..n).map(|i| (i % 3 == 0) as u8).collect();
+            let pb = Problem::new(x.view(), &y, 1.0);
+            let w: Vec<f64> = (0..d).map(|j| (j as f64 - 3.0) / 10.0).collect();
+            let b = 0.25;
+            let x_std = pb.x.as_standard_layout();
+            let (xp, dp) = padded_rows(x_std.as_slice().unwrap(), d);
+            let mut z = vec![0.0; n];
+            let mut g = vec![0.0; dp];
+            let xt = pb.xt.as_slice().unwrap();
+            let y_f = pb.y.as_slice().unwrap();
+            let sums = epoch_kernel()(xt, &xp, y_f, &w, b, &mut z, &mut g, true);
+            // Problem::gradient = Xᵀe/n + αw and mean(e), on ndarray.
+            let (gw, gb) = pb.gradient(ndarray::ArrayView1::from(&w), b);
+            for j in 0..d {
+                let got = g[j] / n as f64 + pb.alpha * w[j];
+                assert!((got - gw[j]).abs() < 1e-12, "n={n} d={d} j={j}");
+            }
+            assert!(g[d..].iter().all(|&v| v == 0.0), "padding stays zero");
+            assert!((sums.err / n as f64 - gb).abs() < 1e-12);
+            let f = sums.loss / n as f64 + 0.5 * pb.alpha * w.iter().map(|v| v * v).sum::<f64>();
+            assert!((f - pb.value(ndarray::ArrayView1::from(&w), b)).abs() < 1e-12);
+        }
+    }
 
     #[test]
     fn cholesky_solve_recovers_a_known_solution() {
