@@ -470,3 +470,121 @@ fn chat_answers_follow_ups_and_handles_commands() {
     // Nothing after /quit is answered ("never reached" would get the "I don't know" reply).
     assert!(!text.contains("I don't know"), "{text}");
 }
+
+/// `--store postgres://...` against the real server of `ROADMAP_TEST_PG_URL`
+/// (set by CI's .ci/setup-postgres): ingest, search, list, the
+/// `ROADMAP_RAG_STORE` variable, and no password in any output.
+#[test]
+fn ingest_and_search_in_postgres() {
+    let Ok(url) = std::env::var("ROADMAP_TEST_PG_URL") else {
+        eprintln!(
+            "skipped: ROADMAP_TEST_PG_URL is not set (no PostgreSQL + pgvector to test against)"
+        );
+        return;
+    };
+    let collection = format!("cli_{}", std::process::id());
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("a.md"),
+        "# Cats\n\nCats purr when content.\n\n# Dogs\n\nDogs bark at strangers.\n",
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        let out = roadmap()
+            .args(["rag", "--store", &url, "--embedder", "hash"])
+            .args(args)
+            .args(["--collection", &collection])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out
+    };
+    let password = url
+        .split("://")
+        .nth(1)
+        .and_then(|rest| rest.split('@').next())
+        .and_then(|userinfo| userinfo.split(':').nth(1))
+        .map(str::to_string);
+    let v = json(&run(&["ingest", dir.path().to_str().unwrap(), "--json"]).stdout);
+    assert_eq!(v["added"], 1);
+    assert_eq!(v["chunks_embedded"], 2);
+    let v = json(&run(&["ingest", dir.path().to_str().unwrap(), "--json"]).stdout);
+    assert_eq!(
+        (v["added"].clone(), v["unchanged"].clone()),
+        (0.into(), 1.into())
+    );
+    for mode in ["bm25", "dense", "hybrid"] {
+        let v = json(&run(&["search", "do cats purr", "--mode", mode, "--json"]).stdout);
+        let top = &v["hits"][0];
+        assert!(
+            top["text"].as_str().unwrap().contains("Cats purr"),
+            "{mode}: {v}"
+        );
+        assert_eq!(top["heading"], serde_json::json!(["Cats"]));
+    }
+    // The same through the environment variable instead of --store.
+    let out = roadmap()
+        .env("ROADMAP_RAG_STORE", &url)
+        .args(["rag", "--embedder", "hash", "list"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains(&collection), "{text}");
+    let out = roadmap()
+        .env("ROADMAP_RAG_STORE", &url)
+        .args(["rag", "list", "--json"])
+        .output()
+        .unwrap();
+    let v = json(&out.stdout);
+    if let Some(pw) = &password {
+        assert!(!v["store"].as_str().unwrap().contains(pw.as_str()), "{v}");
+        assert!(!text.contains(pw.as_str()));
+    }
+    use roadmap_rag::VectorStore as _;
+    roadmap_rag::PgStore::connect(&url)
+        .unwrap()
+        .drop_collection(&collection)
+        .unwrap();
+}
+
+/// A stopped (or never started) PostgreSQL: a specific error that names the
+/// server without its password and says how to start one; nothing else runs.
+#[test]
+fn a_stopped_postgres_is_a_specific_error() {
+    // Bound and released: nothing listens on this port any more.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("postgres://roadmap:hunter2@127.0.0.1:{port}/rag");
+    for args in [
+        vec!["search", "anything"],
+        vec!["ingest", env!("CARGO_MANIFEST_DIR")],
+        vec!["list"],
+    ] {
+        let out = roadmap()
+            .args(["rag", "--store", &url, "--embedder", "hash"])
+            .args(&args)
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains(&format!("postgres://roadmap@127.0.0.1:{port}/rag"))
+                && err.contains("connection refused")
+                && err.contains("pgvector-server.sh"),
+            "{args:?}: {err}"
+        );
+        assert!(!err.contains("hunter2"), "{err}");
+    }
+}
