@@ -13,13 +13,14 @@ use comfy_table::{presets::UTF8_FULL_CONDENSED, Table};
 use roadmap_llm::client::{BlockingClient, ClientConfig};
 use roadmap_llm::{GenParams, LoadOptions, LocalLlm};
 use roadmap_rag::answers::{evaluate_answers, AnswerEvalOptions};
+use roadmap_rag::conversation::Conversation;
 use roadmap_rag::eval::{evaluate, evaluate_in, EvalOptions, EvalReport};
 use roadmap_rag::generate::{
     validate_question, ExtractiveGenerator, Generator, LocalGenerator, OpenAiGenerator,
 };
 use roadmap_rag::ingest::{ingest_paths, IngestOptions, IngestSummary, BUILTIN_SCHEME};
 use roadmap_rag::pg::{is_postgres_url, redact_url};
-use roadmap_rag::retrieve::{search, Mode, SearchOptions};
+use roadmap_rag::retrieve::{search, Fusion, Mode, SearchOptions};
 use roadmap_rag::{builtin, HashEmbedder, PgStore, SqliteStore, TextEmbedder, VectorStore};
 
 #[derive(Debug, clap::Args)]
@@ -47,6 +48,10 @@ pub struct Args {
     /// Threads for the embedder (default: all cores).
     #[arg(long, global = true)]
     threads: Option<usize>,
+    /// How hybrid retrieval merges dense and BM25: `convex[:ALPHA]` (α·dense + (1−α)·BM25 over
+    /// min-max-normalised scores, α = 0.5) or `rrf[:K]` (reciprocal rank fusion, K = 60).
+    #[arg(long, global = true, default_value = "convex", value_name = "METHOD")]
+    fusion: Fusion,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -101,9 +106,10 @@ struct ChatArgs {
     /// Retrieval mode at the start (change it with /mode).
     #[arg(long, value_enum, default_value_t = ModeArg::Hybrid)]
     mode: ModeArg,
-    /// Earlier questions of the conversation added to the retrieval query, so that a follow-up
-    /// ("and when was it built?") finds the same topic. /reset forgets them.
-    #[arg(long, default_value_t = 1)]
+    /// Earlier exchanges (question and answer) an LLM generator sees before the question, within
+    /// half its context. Follow-ups ("and when was it built?") are also rewritten with the
+    /// previous topic for retrieval. /reset forgets the conversation.
+    #[arg(long, default_value_t = 3)]
     memory: usize,
     #[command(flatten)]
     gen: GenArgs,
@@ -194,7 +200,7 @@ struct SearchArgs {
     /// How many results.
     #[arg(short, long, default_value_t = 5)]
     k: usize,
-    /// Retrieval: dense vectors, BM25 full text, or both fused by reciprocal rank (k = 60).
+    /// Retrieval: dense vectors, BM25 full text, or both fused (see --fusion).
     #[arg(long, value_enum, default_value_t = ModeArg::Hybrid)]
     mode: ModeArg,
     /// Re-rank for diversity with maximal marginal relevance.
@@ -460,6 +466,7 @@ fn search_cmd(args: &Args, a: &SearchArgs, loc: &StoreLoc, g: &crate::cli::Globa
         mode: a.mode.into(),
         mmr_lambda: a.mmr.then_some(a.mmr_lambda),
         source_prefix,
+        fusion: args.fusion,
         ..Default::default()
     };
     let hits = search(
@@ -575,6 +582,10 @@ fn eval_cmd(args: &Args, a: &EvalArgs, loc: &StoreLoc, g: &crate::cli::Globals) 
         opts.modes = a.mode.iter().map(|&m| m.into()).collect();
         opts.modes.dedup();
     }
+    // The default fusion is compared with plain RRF; a chosen one is evaluated alone.
+    if args.fusion != Fusion::default() {
+        opts.fusions = vec![args.fusion];
+    }
     // A SQLite knowledge base is never touched: the evaluation runs in a private
     // in-memory store. On PostgreSQL it runs in the server (collection `squad-eval`,
     // replaced on every run), which is what measures that store.
@@ -610,7 +621,10 @@ pub fn print_eval(r: &EvalReport) {
     ]);
     for m in &r.modes {
         t.add_row([
-            m.mode.as_str().to_string(),
+            match m.fusion {
+                Some(f) => format!("{} ({f})", m.mode.as_str()),
+                None => m.name.clone(),
+            },
             format!("{:.4}", m.hit_at_1),
             format!("{:.4}", m.hit_at_5),
             format!("{:.4}", m.mrr_at_10),
@@ -768,6 +782,7 @@ fn ask_cmd(args: &Args, a: &AskArgs, loc: &StoreLoc, g: &crate::cli::Globals) ->
     let opts = SearchOptions {
         k: a.k,
         mode: a.mode.into(),
+        fusion: args.fusion,
         ..Default::default()
     };
     let t = std::time::Instant::now();
@@ -949,7 +964,7 @@ fn chat_cmd(args: &Args, a: &ChatArgs, loc: &StoreLoc, g: &crate::cli::Globals) 
     }
     let mut generator = make_generator(&a.gen, g)?;
     let mut mode: Mode = a.mode.into();
-    let mut earlier: Vec<String> = Vec::new();
+    let mut conversation = Conversation::new();
     let mut last: Option<(Vec<usize>, Vec<roadmap_rag::store::Hit>)> = None;
     eprintln!(
         "asking `{}` with the {} generator; /sources, /reset, /mode dense|bm25|hybrid, /quit",
@@ -971,7 +986,7 @@ fn chat_cmd(args: &Args, a: &ChatArgs, loc: &StoreLoc, g: &crate::cli::Globals) 
             "" => continue,
             "/quit" | "/exit" => return Ok(()),
             "/reset" => {
-                earlier.clear();
+                conversation.reset();
                 last = None;
                 println!("conversation forgotten");
                 continue;
@@ -1013,20 +1028,21 @@ fn chat_cmd(args: &Args, a: &ChatArgs, loc: &StoreLoc, g: &crate::cli::Globals) 
                 continue;
             }
         };
-        let keep = earlier.len().saturating_sub(a.memory);
-        let mut query = earlier[keep..].join(" ");
-        query.push(' ');
-        query.push_str(&question);
+        let standalone = conversation.standalone(&question);
+        if standalone != question {
+            eprintln!("(searching for: {standalone})");
+        }
         let opts = SearchOptions {
             k: a.k,
             mode,
+            fusion: args.fusion,
             ..Default::default()
         };
         let hits = search(
             store.as_ref(),
             embedder.as_ref(),
             &a.collection,
-            query.trim(),
+            &standalone,
             &opts,
         )?;
         let stream = generator.name() != "extractive";
@@ -1037,7 +1053,8 @@ fn chat_cmd(args: &Args, a: &ChatArgs, loc: &StoreLoc, g: &crate::cli::Globals) 
             }
             true
         };
-        match generator.answer(&question, &hits, &mut on_text) {
+        let history = conversation.history(a.memory);
+        match generator.answer_followup(&history, &question, &standalone, &hits, &mut on_text) {
             Ok(answer) => {
                 if stream {
                     println!();
@@ -1045,8 +1062,8 @@ fn chat_cmd(args: &Args, a: &ChatArgs, loc: &StoreLoc, g: &crate::cli::Globals) 
                     println!("{}", answer.text);
                 }
                 print_sources(&answer.cited, &hits);
+                conversation.push(&question, &standalone, &answer.text);
                 last = Some((answer.cited, hits));
-                earlier.push(question);
             }
             Err(e) => println!("error: {e}"),
         }

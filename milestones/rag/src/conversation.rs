@@ -106,8 +106,14 @@ impl Conversation {
             return question.to_string();
         }
         let mut have = topic_words(question);
+        // "and phase 5?" after "phase 4": the new number replaces the old one, not joins it.
+        let has_number = |ws: &[String]| ws.iter().any(|w| w.chars().all(|c| c.is_numeric()));
+        let replaces_numbers = has_number(&have);
         let mut extra = Vec::new();
         for w in topic_words(&prev.standalone) {
+            if replaces_numbers && has_number(std::slice::from_ref(&w)) {
+                continue;
+            }
             if !have.contains(&w) {
                 have.push(w.clone());
                 extra.push(w);
@@ -171,6 +177,17 @@ mod tests {
         // A second follow-up still carries the topic, without repeating words.
         let s3 = c.standalone("And how tall is it?");
         assert_eq!(s3, "And how tall is it? finished designed eiffel tower");
+        // A follow-up naming another number drops the old one.
+        let mut p = Conversation::new();
+        p.push(
+            "What do I build in phase 4?",
+            "What do I build in phase 4?",
+            "…",
+        );
+        assert_eq!(
+            p.standalone("and what about phase 5?"),
+            "and what about phase 5? build"
+        );
         // A question on a new topic stands alone.
         let q4 = "What is the capital of Peru?";
         assert_eq!(c.standalone(q4), q4);

@@ -214,6 +214,13 @@ impl ExtractiveGenerator {
             .into_iter()
             .filter(|w| !stop.contains(w.as_str()))
             .collect();
+        // The question's words in order: a sentence containing all of them in a row quotes the
+        // question (a usage example, a FAQ heading line) rather than answering it.
+        let q_seq = words(question);
+        let quotes_question = |s: &str| {
+            let ws = words(s);
+            q_seq.len() >= 3 && ws.windows(q_seq.len()).any(|w| w == q_seq.as_slice())
+        };
         let mut cands: Vec<(usize, String, HashSet<String>)> = Vec::new();
         for (r, h) in hits.iter().enumerate() {
             // Paragraph by paragraph, so that heading lines can be left out.
@@ -227,7 +234,7 @@ impl ExtractiveGenerator {
                     let terms: HashSet<String> = words(&s).into_iter().collect();
                     // A question restates the asker's words but never answers them
                     // (FAQ-style documents are full of them).
-                    if !terms.is_empty() && !s.ends_with('?') {
+                    if !terms.is_empty() && !s.ends_with('?') && !quotes_question(&s) {
                         cands.push((r + 1, s, terms));
                     }
                 }
@@ -558,6 +565,24 @@ mod tests {
             "{}",
             a.text
         );
+    }
+
+    #[test]
+    fn sentences_quoting_the_question_are_not_answers() {
+        // A usage example that quotes the question outranks the answer on retrieval.
+        let hits = [
+            hit("roadmap rag ask \"what do I build in phase 4\" # an answer with citations"),
+            hit("Phase 5 is about RAG. The milestone project of phase 4 is a similarity search."),
+        ];
+        let a = ExtractiveGenerator::default()
+            .answer("What do I build in phase 4?", &hits, &mut |_| true)
+            .unwrap();
+        assert!(
+            a.text.starts_with("The milestone project of phase 4"),
+            "{}",
+            a.text
+        );
+        assert_eq!(a.cited, [2]);
     }
 
     #[test]
