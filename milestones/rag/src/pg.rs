@@ -16,7 +16,7 @@
 //! query names the same expression and predicate (both as literals, so the
 //! planner can prove the partial index applies) and orders by cosine distance
 //! `<=>`; the similarity returned is `1 - distance`. HNSW is approximate: every
-//! search runs with `SET LOCAL hnsw.ef_search = max(200, 2k)` (at most 1,000),
+//! search runs with `hnsw.ef_search = max(200, 2k)` (at most 1,000),
 //! which on the shipped evaluation set returns exactly the exact-scan top k
 //! (tested against the SQLite store). A search filtered by source prefix is an
 //! exact scan instead, because pgvector 0.6 filters *after* the index scan and
@@ -61,7 +61,7 @@ use pgvector::Vector;
 use postgres::binary_copy::BinaryCopyInWriter;
 use postgres::error::SqlState;
 use postgres::types::Type;
-use postgres::{Client, GenericClient, NoTls};
+use postgres::{Client, GenericClient, NoTls, Statement};
 
 use crate::error::{PgContext, RagError, Result, SqlContext};
 use crate::store::{
@@ -130,6 +130,10 @@ pub struct PgStore {
     /// The URL without its password, for messages.
     shown_url: String,
     tokenizer: Fts5Tokenizer,
+    /// Statements of the read paths, prepared once per connection.
+    statements: RefCell<HashMap<String, Statement>>,
+    /// The session's `hnsw.ef_search` (0 = server default).
+    ef_search: std::cell::Cell<usize>,
 }
 
 /// `url` with any password replaced by nothing: `postgres://user@host/db`.
@@ -259,6 +263,8 @@ impl PgStore {
             client: RefCell::new(client),
             shown_url,
             tokenizer: Fts5Tokenizer::new()?,
+            statements: RefCell::new(HashMap::new()),
+            ef_search: std::cell::Cell::new(0),
         })
     }
 
@@ -331,9 +337,29 @@ impl PgStore {
     }
 
     fn require_collection(&self, name: &str) -> Result<(i64, usize)> {
-        Self::collection_id(&mut *self.client.borrow_mut(), name)?
-            .map(|(id, _, dim)| (id, dim))
+        let mut client = self.client.borrow_mut();
+        let st = self.prepared(
+            &mut client,
+            "SELECT id, dim FROM collections WHERE name = $1",
+        )?;
+        client
+            .query_opt(&st, &[&name])
+            .pg("reading the collection")?
+            .map(|r| (r.get(0), r.get::<_, i32>(1) as usize))
             .ok_or_else(|| RagError::NoCollection(name.to_string()))
+    }
+
+    /// `sql` prepared once per connection: every search saves the round trip
+    /// that parsing costs, and PostgreSQL can keep the plan.
+    fn prepared(&self, client: &mut Client, sql: &str) -> Result<Statement> {
+        if let Some(st) = self.statements.borrow().get(sql) {
+            return Ok(st.clone());
+        }
+        let st = client.prepare(sql).pg("preparing a query")?;
+        self.statements
+            .borrow_mut()
+            .insert(sql.to_string(), st.clone());
+        Ok(st)
     }
 }
 
@@ -762,38 +788,45 @@ impl VectorStore for PgStore {
             });
         }
         let mut client = self.client.borrow_mut();
-        let mut tx = client.transaction().pg("starting a transaction")?;
-        let exact = source_prefix.is_some() || k > 1000;
-        let setting = if exact {
-            // An index scan would filter after the top ef_search: maybe fewer than k.
-            "SET LOCAL enable_indexscan = off".to_string()
-        } else {
-            format!("SET LOCAL hnsw.ef_search = {}", ef_search(k))
-        };
-        tx.batch_execute(&setting).pg("setting up the search")?;
+        let q = Vector::from(query.to_vec());
         // Literal id and dimension (integers from our table): the planner must
         // see `collection_id = <id>` to use that collection's partial index.
-        let q = Vector::from(query.to_vec());
         let rows = match source_prefix {
-            None => tx.query(
-                &format!(
-                    "SELECT id, 1 - (embedding::vector({dim}) <=> $1::vector({dim})) FROM chunks
-                     WHERE collection_id = {cid} ORDER BY embedding::vector({dim}) <=> $1::vector({dim}) LIMIT $2"
-                ),
-                &[&q, &(k as i64)],
-            ),
-            Some(prefix) => tx.query(
-                &format!(
-                    "SELECT c.id, 1 - (c.embedding::vector({dim}) <=> $1::vector({dim})) AS sim
-                     FROM chunks c JOIN documents d ON d.id = c.doc_id
-                     WHERE c.collection_id = {cid} AND starts_with(d.source, $2)
-                     ORDER BY c.embedding::vector({dim}) <=> $1::vector({dim}) LIMIT $3"
-                ),
-                &[&q, &prefix, &(k as i64)],
-            ),
+            None if k <= 1000 => {
+                let ef = ef_search(k);
+                if self.ef_search.get() != ef {
+                    client
+                        .batch_execute(&format!("SET hnsw.ef_search = {ef}"))
+                        .pg("setting up the search")?;
+                    self.ef_search.set(ef);
+                }
+                let st = self.prepared(
+                    &mut client,
+                    &format!(
+                        "SELECT id, 1 - (embedding::vector({dim}) <=> $1::vector({dim})) FROM chunks
+                         WHERE collection_id = {cid} ORDER BY embedding::vector({dim}) <=> $1::vector({dim}) LIMIT $2"
+                    ),
+                )?;
+                client.query(&st, &[&q, &(k as i64)])
+            }
+            // Filtered (or more than ef_search can give): an exact scan. The
+            // ordering expression (`+ 0`) is not the indexed one, so the
+            // planner cannot take the HNSW index, which pgvector 0.6 filters
+            // only after its top ef_search, possibly leaving fewer than k.
+            _ => {
+                let st = self.prepared(
+                    &mut client,
+                    &format!(
+                        "SELECT c.id, 1 - (c.embedding::vector({dim}) <=> $1::vector({dim})) AS sim
+                         FROM chunks c JOIN documents d ON d.id = c.doc_id
+                         WHERE c.collection_id = {cid} AND ($2::text IS NULL OR starts_with(d.source, $2::text))
+                         ORDER BY (c.embedding::vector({dim}) <=> $1::vector({dim})) + 0, c.id LIMIT $3"
+                    ),
+                )?;
+                client.query(&st, &[&q, &source_prefix, &(k as i64)])
+            }
         }
         .pg("running the vector search")?;
-        tx.commit().pg("running the vector search")?;
         Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
     }
 
@@ -820,11 +853,12 @@ impl VectorStore for PgStore {
         terms.dedup();
 
         let mut client = self.client.borrow_mut();
+        let st = self.prepared(
+            &mut client,
+            "SELECT count(*), coalesce(sum(n_tokens), 0)::float8 FROM chunks WHERE collection_id = $1",
+        )?;
         let stats = client
-            .query_one(
-                "SELECT count(*), coalesce(sum(n_tokens), 0)::float8 FROM chunks WHERE collection_id = $1",
-                &[&cid],
-            )
+            .query_one(&st, &[&cid])
             .pg("reading BM25 statistics")?;
         let n_rows = stats.get::<_, i64>(0) as f64;
         let total_tokens: f64 = stats.get(1);
@@ -832,14 +866,15 @@ impl VectorStore for PgStore {
             return Ok(Vec::new());
         }
         let avgdl = total_tokens / n_rows;
+        let st = self.prepared(
+            &mut client,
+            "SELECT p.chunk_id, p.term, p.heading_pos, p.text_pos, c.n_tokens,
+                    ($3::text IS NULL OR starts_with(d.source, $3::text))
+             FROM postings p JOIN chunks c ON c.id = p.chunk_id JOIN documents d ON d.id = c.doc_id
+             WHERE p.collection_id = $1 AND p.term = ANY($2)",
+        )?;
         let rows = client
-            .query(
-                "SELECT p.chunk_id, p.term, p.heading_pos, p.text_pos, c.n_tokens,
-                        ($3::text IS NULL OR starts_with(d.source, $3::text))
-                 FROM postings p JOIN chunks c ON c.id = p.chunk_id JOIN documents d ON d.id = c.doc_id
-                 WHERE p.collection_id = $1 AND p.term = ANY($2)",
-                &[&cid, &terms, &source_prefix],
-            )
+            .query(&st, &[&cid, &terms, &source_prefix])
             .pg("running the BM25 query")?;
 
         // chunk → (|D|, passes the filter, term → positions)
@@ -901,15 +936,13 @@ impl VectorStore for PgStore {
 
     fn hits(&self, scored: &[(i64, f64)]) -> Result<Vec<Hit>> {
         let ids: Vec<i64> = scored.iter().map(|s| s.0).collect();
-        let rows = self
-            .client
-            .borrow_mut()
-            .query(
-                "SELECT c.id, d.source, c.start_byte, c.end_byte, c.line_start, c.line_end, c.heading, c.text
-                 FROM chunks c JOIN documents d ON d.id = c.doc_id WHERE c.id = ANY($1)",
-                &[&ids],
-            )
-            .pg("reading chunks")?;
+        let mut client = self.client.borrow_mut();
+        let st = self.prepared(
+            &mut client,
+            "SELECT c.id, d.source, c.start_byte, c.end_byte, c.line_start, c.line_end, c.heading, c.text
+             FROM chunks c JOIN documents d ON d.id = c.doc_id WHERE c.id = ANY($1)",
+        )?;
+        let rows = client.query(&st, &[&ids]).pg("reading chunks")?;
         let mut by_id: HashMap<i64, &postgres::Row> = rows.iter().map(|r| (r.get(0), r)).collect();
         scored
             .iter()
