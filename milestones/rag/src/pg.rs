@@ -134,6 +134,8 @@ pub struct PgStore {
     statements: RefCell<HashMap<String, Statement>>,
     /// The session's `hnsw.ef_search` (0 = server default).
     ef_search: std::cell::Cell<usize>,
+    /// Written since the planner's statistics were last refreshed.
+    stale_stats: std::cell::Cell<bool>,
 }
 
 /// `url` with any password replaced by nothing: `postgres://user@host/db`.
@@ -265,6 +267,7 @@ impl PgStore {
             tokenizer: Fts5Tokenizer::new()?,
             statements: RefCell::new(HashMap::new()),
             ef_search: std::cell::Cell::new(0),
+            stale_stats: std::cell::Cell::new(false),
         })
     }
 
@@ -347,6 +350,21 @@ impl PgStore {
             .pg("reading the collection")?
             .map(|r| (r.get(0), r.get::<_, i32>(1) as usize))
             .ok_or_else(|| RagError::NoCollection(name.to_string()))
+    }
+
+    /// Refreshes the planner's statistics once after this session wrote.
+    ///
+    /// Measured: right after an ingest of 476 chunks (37,610 postings) the
+    /// planner still believes the tables are empty and picks plans that made
+    /// BM25 queries 5–10× slower (p50 14 ms) until autovacuum's ANALYZE ran a
+    /// minute later. One `ANALYZE` before the first search fixes it.
+    fn fresh_stats(&self, client: &mut Client) -> Result<()> {
+        if self.stale_stats.replace(false) {
+            client
+                .batch_execute("ANALYZE collections, documents, chunks, postings")
+                .pg("refreshing statistics")?;
+        }
+        Ok(())
     }
 
     /// `sql` prepared once per connection: every search saves the round trip
@@ -751,7 +769,9 @@ impl VectorStore for PgStore {
             }
         }
         w.finish().pg("indexing chunks")?;
-        tx.commit().pg("committing the document")
+        tx.commit().pg("committing the document")?;
+        self.stale_stats.set(true);
+        Ok(())
     }
 
     fn remove_documents(&mut self, collection: &str, sources: &[String]) -> Result<usize> {
@@ -768,6 +788,7 @@ impl VectorStore for PgStore {
             )
             .pg("removing documents")?;
         tx.commit().pg("committing")?;
+        self.stale_stats.set(true);
         Ok(n as usize)
     }
 
@@ -788,6 +809,7 @@ impl VectorStore for PgStore {
             });
         }
         let mut client = self.client.borrow_mut();
+        self.fresh_stats(&mut client)?;
         let q = Vector::from(query.to_vec());
         // Literal id and dimension (integers from our table): the planner must
         // see `collection_id = <id>` to use that collection's partial index.
@@ -853,6 +875,7 @@ impl VectorStore for PgStore {
         terms.dedup();
 
         let mut client = self.client.borrow_mut();
+        self.fresh_stats(&mut client)?;
         let st = self.prepared(
             &mut client,
             "SELECT count(*), coalesce(sum(n_tokens), 0)::float8 FROM chunks WHERE collection_id = $1",
