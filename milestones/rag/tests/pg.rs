@@ -428,7 +428,7 @@ fn same_rankings_and_metrics_as_sqlite_on_squad() {
         roadmap_rag::squad::parse(roadmap_rag::squad::SHIPPED.as_bytes(), "shipped").unwrap();
     let emb = HashEmbedder::default();
     let opts = EvalOptions {
-        articles: Some(2),
+        articles: Some(1),
         progress: false,
         ..Default::default()
     };
@@ -445,7 +445,7 @@ fn same_rankings_and_metrics_as_sqlite_on_squad() {
 
     // Every question, every mode: the same chunks in the same order, with the
     // same BM25 scores; dense scores agree to float precision.
-    let corpus = roadmap_rag::squad::corpus(&file, Some(2));
+    let corpus = roadmap_rag::squad::corpus(&file, Some(1));
     let mut reordered_ties = 0;
     for mode in Mode::ALL {
         let o = SearchOptions {
@@ -522,4 +522,50 @@ fn connection_errors_are_specific_and_never_show_the_password() {
         msg.contains("no_such_db_roadmap") && msg.contains("createdb"),
         "{msg}"
     );
+}
+
+/// A database without the vector extension, reached by a user who may not
+/// create it: the error says so and what to do (needs a superuser test URL).
+#[test]
+fn a_database_without_pgvector_says_how_to_get_it() {
+    let Some(url) = url() else { return };
+    let mut admin = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    let superuser: bool = admin
+        .query_one(
+            "SELECT rolsuper FROM pg_roles WHERE rolname = current_user",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    if !superuser {
+        eprintln!("skipped: ROADMAP_TEST_PG_URL's user cannot create roles and databases");
+        return;
+    }
+    let name = format!("rag_novector_{}", std::process::id());
+    // One statement per call: CREATE/DROP DATABASE refuse to run in a multi-statement batch.
+    let cleanup = |admin: &mut postgres::Client| {
+        let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+        let _ = admin.batch_execute(&format!("DROP ROLE IF EXISTS {name}"));
+    };
+    cleanup(&mut admin);
+    // template0 has no extensions; the owner is an ordinary role (pgvector is not a trusted extension).
+    admin
+        .batch_execute(&format!("CREATE ROLE {name} LOGIN PASSWORD 'pw-{name}'"))
+        .unwrap();
+    admin
+        .batch_execute(&format!(
+            "CREATE DATABASE {name} OWNER {name} TEMPLATE template0"
+        ))
+        .unwrap();
+    let authority = url.find("://").unwrap() + 3;
+    let host = &url[url.rfind('@').map_or(authority, |a| a + 1)..url.rfind('/').unwrap()];
+    let user_url = format!("postgres://{name}:pw-{name}@{host}/{name}");
+    let result = PgStore::connect(&user_url);
+    cleanup(&mut admin);
+    let err = result.err().expect("connecting without pgvector must fail");
+    let msg = err.to_string();
+    assert!(matches!(err, RagError::PgVector { .. }), "{msg}");
+    assert!(msg.contains("CREATE EXTENSION vector"), "{msg}");
+    assert!(msg.contains("superuser"), "{msg}");
+    assert!(!msg.contains(&format!("pw-{name}")), "{msg}");
 }
