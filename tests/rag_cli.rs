@@ -588,3 +588,103 @@ fn a_stopped_postgres_is_a_specific_error() {
         assert!(!err.contains("hunter2"), "{err}");
     }
 }
+
+/// An ingest into PostgreSQL killed with SIGKILL mid-way, run again, ends
+/// with exactly the chunks of a fresh ingest: the server rolled back the
+/// document whose transaction was open.
+#[test]
+fn sigkilled_ingest_into_postgres_then_rerun_ends_exact() {
+    use roadmap_rag::{PgStore, VectorStore as _};
+    let Ok(url) = std::env::var("ROADMAP_TEST_PG_URL") else {
+        eprintln!(
+            "skipped: ROADMAP_TEST_PG_URL is not set (no PostgreSQL + pgvector to test against)"
+        );
+        return;
+    };
+    let collection = format!("kill_{}", std::process::id());
+    let dir = tempfile::tempdir().unwrap();
+    let docs = dir.path().join("docs");
+    std::fs::create_dir_all(&docs).unwrap();
+    let total = 600;
+    for i in 0..total {
+        let body: String = (0..12)
+            .map(|j| {
+                format!(
+                    "File {i} sentence {j} is about subject {}. ",
+                    (i * 7 + j) % 97
+                )
+            })
+            .collect();
+        std::fs::write(docs.join(format!("f{i:05}.txt")), body).unwrap();
+    }
+    let ingest = || {
+        std::process::Command::new(assert_cmd::cargo::cargo_bin("roadmap"))
+            .args(["rag", "ingest", docs.to_str().unwrap(), "--store", &url])
+            .args(["--embedder", "hash", "--json", "--collection", &collection])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let watch = PgStore::connect(&url).unwrap();
+    let count = || {
+        watch
+            .collection(&collection)
+            .unwrap()
+            .map_or(0, |c| c.documents)
+    };
+    let mut child = ingest();
+    let started = Instant::now();
+    while count() < 20 {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "ingest ended before it could be killed"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "ingest made no progress"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let at_kill = count();
+    assert!(
+        at_kill < total,
+        "the kill landed mid-ingest ({at_kill} of {total})"
+    );
+
+    let out = ingest().wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v = json(&out.stdout);
+    assert_eq!(
+        v["added"].as_i64().unwrap() + v["unchanged"].as_i64().unwrap(),
+        total as i64
+    );
+    assert!(v["unchanged"].as_i64().unwrap() >= 20);
+
+    let fresh = dir.path().join("fresh.sqlite");
+    roadmap()
+        .args([
+            "rag",
+            "ingest",
+            docs.to_str().unwrap(),
+            "--store",
+            fresh.to_str().unwrap(),
+        ])
+        .args(["--embedder", "hash", "--json", "--collection", &collection])
+        .assert()
+        .success();
+    watch.check_integrity().unwrap();
+    let b = SqliteStore::open(&fresh).unwrap();
+    assert_eq!(
+        watch.snapshot(&collection).unwrap(),
+        b.snapshot(&collection).unwrap()
+    );
+    let mut watch = watch;
+    watch.drop_collection(&collection).unwrap();
+}

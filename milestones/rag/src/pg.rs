@@ -311,6 +311,33 @@ impl PgStore {
             .collect())
     }
 
+    /// Checks that the full-text index matches the chunks: every chunk's
+    /// postings hold exactly its token count, in its own collection.
+    pub fn check_integrity(&self) -> Result<()> {
+        let row = self
+            .client
+            .borrow_mut()
+            .query_one(
+                "SELECT
+                   (SELECT count(*) FROM chunks c LEFT JOIN (
+                        SELECT chunk_id, sum(cardinality(heading_pos) + cardinality(text_pos)) AS n
+                        FROM postings GROUP BY chunk_id) p ON p.chunk_id = c.id
+                    WHERE coalesce(p.n, 0) <> c.n_tokens),
+                   (SELECT count(*) FROM postings p JOIN chunks c ON c.id = p.chunk_id
+                    WHERE p.collection_id <> c.collection_id)",
+                &[],
+            )
+            .pg("checking the full-text index")?;
+        let (bad_len, bad_coll): (i64, i64) = (row.get(0), row.get(1));
+        if bad_len + bad_coll > 0 {
+            return Err(RagError::Invalid(format!(
+                "the full-text index does not match the chunks ({bad_len} chunks with other token counts, \
+                 {bad_coll} postings in another collection): re-ingest with --reembed"
+            )));
+        }
+        Ok(())
+    }
+
     /// The extracted text of a document (what chunk spans index).
     pub fn document_text(&self, collection: &str, source: &str) -> Result<Option<String>> {
         let row = self
