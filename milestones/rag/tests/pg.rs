@@ -122,6 +122,7 @@ fn ingest_is_idempotent_and_matches_sqlite() {
     let info = t.store.collection("t").unwrap().unwrap();
     assert_eq!((info.documents, info.chunks), (4, snap.len()));
     assert_eq!(t.store.collections().unwrap().len(), 1);
+    t.store.check_integrity().unwrap();
 }
 
 #[test]
@@ -175,6 +176,7 @@ fn changed_document_is_replaced_and_prune_removes_gone_files() {
         3,
         "documents counted after prune"
     );
+    t.store.check_integrity().unwrap();
 }
 
 #[test]
@@ -231,6 +233,7 @@ fn a_failed_replace_leaves_the_old_document_whole() {
         search(&t.store, &emb, "t", "old", &bm25()).unwrap().len(),
         2
     );
+    t.store.check_integrity().unwrap();
 }
 
 #[test]
