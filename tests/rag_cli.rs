@@ -129,7 +129,11 @@ fn eval_on_a_tiny_squad_file() {
     let v = json(&out.stdout);
     assert_eq!(v["questions"], 6);
     let modes = v["modes"].as_array().unwrap();
-    assert_eq!(modes.len(), 3);
+    let names: Vec<&str> = modes.iter().map(|m| m["name"].as_str().unwrap()).collect();
+    // The default fusion and plain RRF are both reported for hybrid.
+    assert_eq!(names, ["dense", "bm25", "hybrid", "hybrid_rrf"]);
+    assert_eq!(modes[2]["fusion"]["method"], "convex");
+    assert_eq!(modes[3]["fusion"]["k"], 60.0);
     for m in modes {
         assert_eq!(m["hit_at_1"], 1.0, "{m}");
     }

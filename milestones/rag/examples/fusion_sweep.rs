@@ -25,7 +25,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let corpus = squad::corpus(&file, None);
     let mut store = SqliteStore::in_memory()?;
     let coll = opts.ingest.collection.as_str();
-    store.ensure_collection(coll, &embedder.model_id(), embedder.dim())?;
+    store.ensure_collection(coll, embedder.model_id(), embedder.dim())?;
     index_document(
         &mut store,
         &embedder,
