@@ -258,12 +258,16 @@ impl Tfidf {
         row
     }
 
-    /// The sparse matrix of many documents.
+    /// The sparse matrix of many documents (rows computed in parallel).
     pub fn transform(&self, docs: &[Vec<u32>]) -> Csr {
+        use rayon::prelude::*;
+        let rows: Vec<Vec<(u32, f32)>> = docs
+            .par_iter()
+            .map_init(Vec::new, |buf, doc| self.row(doc, buf))
+            .collect();
         let mut out = Csr::empty(self.n_features());
-        let mut buf = Vec::new();
-        for doc in docs {
-            out.push_row(&self.row(doc, &mut buf));
+        for row in &rows {
+            out.push_row(row);
         }
         out
     }
