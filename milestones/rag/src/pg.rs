@@ -65,8 +65,8 @@ use postgres::{Client, GenericClient, NoTls, Statement};
 
 use crate::error::{PgContext, RagError, Result, SqlContext};
 use crate::store::{
-    query_words, split_heading, ChunkRecord, ChunkSpan, CollectionInfo, DocumentRecord, Hit,
-    VectorStore, HEADING_SEP,
+    check_dims, query_words, split_heading, ChunkRecord, ChunkSpan, CollectionInfo, DocumentRecord,
+    Hit, VectorStore, HEADING_SEP,
 };
 
 /// BM25 term-frequency saturation (FTS5's constant).
@@ -698,14 +698,7 @@ impl VectorStore for PgStore {
         chunks: &[ChunkRecord],
     ) -> Result<()> {
         let (cid, dim) = self.require_collection(collection)?;
-        if let Some(bad) = chunks.iter().find(|c| c.embedding.len() != dim) {
-            return Err(RagError::EmbedShape {
-                asked: chunks.len(),
-                got: chunks.len(),
-                dim: bad.embedding.len(),
-                expected: dim,
-            });
-        }
+        check_dims(chunks, dim)?;
         // Tokenize before the transaction: it only needs the chunk texts.
         let headings: Vec<String> = chunks.iter().map(|c| c.heading.join(HEADING_SEP)).collect();
         let postings: Vec<Postings> = chunks

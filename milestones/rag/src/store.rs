@@ -128,6 +128,19 @@ pub trait VectorStore {
     fn chunk_spans(&self, collection: &str, source: &str) -> Result<Vec<ChunkSpan>>;
 }
 
+/// Refuses chunks whose vectors do not have the collection's dimension.
+pub(crate) fn check_dims(chunks: &[ChunkRecord], dim: usize) -> Result<()> {
+    match chunks.iter().find(|c| c.embedding.len() != dim) {
+        Some(bad) => Err(RagError::EmbedShape {
+            asked: chunks.len(),
+            got: chunks.len(),
+            dim: bad.embedding.len(),
+            expected: dim,
+        }),
+        None => Ok(()),
+    }
+}
+
 /// Exact in-memory vector index of one collection.
 struct DenseIndex {
     collection: String,
@@ -586,14 +599,7 @@ impl VectorStore for SqliteStore {
         chunks: &[ChunkRecord],
     ) -> Result<()> {
         let (_, dim) = self.require_collection(collection)?;
-        if let Some(bad) = chunks.iter().find(|c| c.embedding.len() != dim) {
-            return Err(RagError::EmbedShape {
-                asked: chunks.len(),
-                got: chunks.len(),
-                dim: bad.embedding.len(),
-                expected: dim,
-            });
-        }
+        check_dims(chunks, dim)?;
         let tx = self.conn.transaction().sql("starting a transaction")?;
         let existing: Option<i64> = tx
             .query_row(
