@@ -692,3 +692,43 @@ fn sigkilled_ingest_into_postgres_then_rerun_ends_exact() {
     let mut watch = watch;
     watch.drop_collection(&collection).unwrap();
 }
+
+/// The README's first `rag` example, on the built-in knowledge base.
+#[test]
+fn the_builtin_base_answers_what_to_build_in_a_phase() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("kb.sqlite");
+    for (phase, title) in [
+        ("4", "Embedding-Based Similarity Search"),
+        ("2", "Text Classifier From Scratch"),
+    ] {
+        let out = roadmap()
+            .args([
+                "rag",
+                "--store",
+                store.to_str().unwrap(),
+                "--embedder",
+                "hash",
+            ])
+            .args([
+                "ask",
+                &format!("what do I build in phase {phase}"),
+                "--json",
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v = json(&out.stdout);
+        let answer = v["answer"].as_str().unwrap();
+        assert!(
+            answer.starts_with(&format!("In phase {phase} you build")) && answer.contains(title),
+            "{answer}"
+        );
+        let cited = &v["citations"][0];
+        assert_eq!(cited["source"], "roadmap-guide.md", "{v}");
+    }
+}

@@ -105,7 +105,7 @@ fn roadmap_guide(text: &str) -> String {
         if let Some(m) = phase.get("milestone") {
             let _ = write!(
                 g,
-                "What do I build in phase {number}? The milestone project of phase {number} is \"{}\": {}",
+                "What do I build in phase {number}? In phase {number} you build the milestone project \"{}\": {}",
                 str_of(m, "title"),
                 str_of(m, "description")
             );
