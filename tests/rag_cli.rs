@@ -15,6 +15,15 @@ fn roadmap() -> Command {
     c
 }
 
+/// Fails the test with the command's stderr unless it exited successfully.
+fn assert_ok(out: &std::process::Output) {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 fn json(out: &[u8]) -> serde_json::Value {
     serde_json::from_slice(out).unwrap_or_else(|e| {
         panic!(
@@ -50,11 +59,7 @@ fn ingest_search_and_refuse_another_model() {
         ])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     let v = json(&out.stdout);
     assert_eq!(v["added"], 1);
     assert_eq!(v["skipped"].as_array().unwrap().len(), 1);
@@ -77,11 +82,7 @@ fn ingest_search_and_refuse_another_model() {
         ])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     let v = json(&out.stdout);
     assert_eq!(v["hits"][0]["heading"][0], "Dogs");
     assert_eq!(v["hits"][0]["line_start"], 5);
@@ -121,11 +122,7 @@ fn eval_on_a_tiny_squad_file() {
         ])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     let v = json(&out.stdout);
     assert_eq!(v["questions"], 6);
     let modes = v["modes"].as_array().unwrap();
@@ -231,11 +228,7 @@ fn sigkilled_ingest_then_rerun_ends_exact() {
         ])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     let v = json(&out.stdout);
     assert_eq!(
         v["added"].as_i64().unwrap() + v["unchanged"].as_i64().unwrap(),
@@ -294,11 +287,7 @@ fn kb_store(dir: &Path) -> std::path::PathBuf {
         ])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     store
 }
 
@@ -319,11 +308,7 @@ fn ask_extractive_answers_with_citations() {
         .args(["--store", s, "--embedder", "hash", "--json"])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     let v = json(&out.stdout);
     let answer = v["answer"].as_str().unwrap();
     assert!(answer.contains("completed in 1889"), "{answer}");
@@ -342,11 +327,7 @@ fn ask_extractive_answers_with_citations() {
         .args(["--store", s, "--embedder", "hash"])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("completed in 1889"), "{text}");
     assert!(
@@ -419,11 +400,7 @@ fn eval_answers_scores_the_extractive_generator() {
         .args(["--embedder", "hash", "--json"])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     let v = json(&out.stdout);
     assert_eq!(v["questions"], 6);
     assert_eq!(v["generator"], "extractive");
@@ -456,11 +433,7 @@ fn chat_answers_follow_ups_and_handles_commands() {
         )
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("completed in 1889"), "{text}");
     assert!(text.matches("tower.md:").count() >= 2, "{text}");
@@ -500,11 +473,7 @@ fn ingest_and_search_in_postgres() {
             .args(["--collection", &collection])
             .output()
             .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert_ok(&out);
         out
     };
     let password = url
@@ -536,11 +505,7 @@ fn ingest_and_search_in_postgres() {
         .args(["rag", "--embedder", "hash", "list"])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains(&collection), "{text}");
     let out = roadmap()
@@ -659,11 +624,7 @@ fn sigkilled_ingest_into_postgres_then_rerun_ends_exact() {
     );
 
     let out = ingest().wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     let v = json(&out.stdout);
     assert_eq!(
         v["added"].as_i64().unwrap() + v["unchanged"].as_i64().unwrap(),
@@ -717,11 +678,7 @@ fn the_builtin_base_answers_what_to_build_in_a_phase() {
             ])
             .output()
             .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert_ok(&out);
         let v = json(&out.stdout);
         let answer = v["answer"].as_str().unwrap();
         assert!(

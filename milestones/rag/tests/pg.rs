@@ -51,38 +51,8 @@ fn pg(test: &str) -> Option<TestStore> {
     Some(TestStore { store, schema })
 }
 
-fn opts() -> IngestOptions {
-    IngestOptions {
-        collection: "t".into(),
-        progress: false,
-        ..Default::default()
-    }
-}
-
-const GUIDE: &str = "# Guide\n\nThis guide explains the roadmap. It has phases.\n\n\
-## Phase 4\n\nIn phase 4 you build sentence embeddings with a small transformer. \
-The embeddings are cached in SQLite.\n\n## Phase 5\n\nPhase five builds a retrieval system. \
-Hybrid search fuses BM25 and dense vectors with reciprocal rank fusion.\n";
-
-fn corpus(dir: &Path) {
-    fs::write(dir.join("guide.md"), GUIDE).unwrap();
-    fs::write(
-        dir.join("notes.txt"),
-        "Kettles boil water. Teapots steep leaves.\nCoffee is brewed.\n",
-    )
-    .unwrap();
-    fs::write(
-        dir.join("page.html"),
-        "<html><head><script>var hidden = 'zebra';</script></head><body><p>Giraffes are tall animals.</p></body></html>",
-    )
-    .unwrap();
-    fs::create_dir_all(dir.join("sub")).unwrap();
-    fs::write(
-        dir.join("sub/more.md"),
-        "# Deep\n\nVolcanoes erupt lava and ash.\n",
-    )
-    .unwrap();
-}
+mod common;
+use common::{corpus, opts, GUIDE};
 
 fn ingest(store: &mut dyn VectorStore, dir: &Path, o: &IngestOptions) -> IngestSummary {
     ingest_paths(store, &HashEmbedder::default(), &[dir.to_path_buf()], o).unwrap()
