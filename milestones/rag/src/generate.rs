@@ -17,7 +17,9 @@ use std::collections::{HashMap, HashSet};
 use std::time::Instant;
 
 use roadmap_llm::client::{BlockingClient, ClientError};
-use roadmap_llm::{grounded_conversation, ChatMessage, GenParams, LlmError, LocalLlm};
+use roadmap_llm::{
+    grounded_conversation, ChatMessage, GenParams, GroundedPrompt, LlmError, LocalLlm,
+};
 use serde::Serialize;
 use unicode_segmentation::UnicodeSegmentation;
 
@@ -384,30 +386,18 @@ impl Generator for LocalGenerator {
         on_text: &mut dyn FnMut(&str) -> bool,
     ) -> Result<Answer, GenerateError> {
         let t0 = Instant::now();
-        let passages: Vec<&str> = hits.iter().map(|h| h.text.as_str()).collect();
-        let prompt = grounded_conversation(
+        let prompt = grounded_prompt(
             self.llm.tokenizer(),
             history,
             question,
-            &passages,
+            hits,
             self.llm.max_ctx(),
             self.params.max_tokens,
         )?;
-        let mut first: Option<f64> = None;
-        let g = self.llm.chat(&prompt.messages, &self.params, |piece| {
-            first.get_or_insert_with(|| t0.elapsed().as_secs_f64() * 1e3);
-            on_text(piece)
-        })?;
-        let text = g.text.trim().to_string();
-        Ok(Answer {
-            cited: cited_numbers(&text, prompt.passages_used),
-            text,
-            passages_used: prompt.passages_used,
-            history_turns: prompt.history_turns,
-            prompt_tokens: g.prompt_tokens,
-            completion_tokens: g.tokens.len(),
-            first_text_ms: first.unwrap_or(0.0),
-            total_ms: t0.elapsed().as_secs_f64() * 1e3,
+        let (llm, params) = (&mut self.llm, &self.params);
+        stream_answer(t0, prompt, on_text, |messages, on_piece| {
+            let g = llm.chat(messages, params, on_piece)?;
+            Ok((g.text, Some(g.prompt_tokens), g.tokens.len()))
         })
     }
 }
@@ -461,34 +451,71 @@ impl Generator for OpenAiGenerator {
         on_text: &mut dyn FnMut(&str) -> bool,
     ) -> Result<Answer, GenerateError> {
         let t0 = Instant::now();
-        let passages: Vec<&str> = hits.iter().map(|h| h.text.as_str()).collect();
-        let prompt = grounded_conversation(
+        let prompt = grounded_prompt(
             &self.tokenizer,
             history,
             question,
-            &passages,
+            hits,
             self.max_ctx,
             self.params.max_tokens,
         )?;
-        let mut first: Option<f64> = None;
-        let r = self
-            .client
-            .chat_stream(&prompt.messages, &self.params, |piece| {
-                first.get_or_insert_with(|| t0.elapsed().as_secs_f64() * 1e3);
-                on_text(piece)
-            })?;
-        let text = r.text.trim().to_string();
-        Ok(Answer {
-            cited: cited_numbers(&text, prompt.passages_used),
-            text,
-            passages_used: prompt.passages_used,
-            history_turns: prompt.history_turns,
-            prompt_tokens: r.prompt_tokens.unwrap_or(prompt.prompt_tokens),
-            completion_tokens: r.completion_tokens.unwrap_or(0),
-            first_text_ms: first.unwrap_or(0.0),
-            total_ms: t0.elapsed().as_secs_f64() * 1e3,
+        let (client, params) = (&self.client, &self.params);
+        stream_answer(t0, prompt, on_text, |messages, on_piece| {
+            let r = client.chat_stream(messages, params, on_piece)?;
+            Ok((r.text, r.prompt_tokens, r.completion_tokens.unwrap_or(0)))
         })
     }
+}
+
+/// The grounded prompt of an LLM generator: the retrieved chunks as numbered
+/// passages, the conversation so far, the question, all within `max_ctx`.
+fn grounded_prompt(
+    tokenizer: &roadmap_llm::GgufTokenizer,
+    history: &[ChatMessage],
+    question: &str,
+    hits: &[Hit],
+    max_ctx: usize,
+    answer_tokens: usize,
+) -> Result<GroundedPrompt, GenerateError> {
+    let passages: Vec<&str> = hits.iter().map(|h| h.text.as_str()).collect();
+    Ok(grounded_conversation(
+        tokenizer,
+        history,
+        question,
+        &passages,
+        max_ctx,
+        answer_tokens,
+    )?)
+}
+
+/// Runs an LLM on `prompt` through `run` (which streams pieces to its callback
+/// and returns the text, the prompt tokens if the engine counted them, and the
+/// completion tokens), timing the first piece from `t0`, and reads the citations back.
+fn stream_answer(
+    t0: Instant,
+    prompt: GroundedPrompt,
+    on_text: &mut dyn FnMut(&str) -> bool,
+    run: impl FnOnce(
+        &[ChatMessage],
+        &mut dyn FnMut(&str) -> bool,
+    ) -> Result<(String, Option<usize>, usize), GenerateError>,
+) -> Result<Answer, GenerateError> {
+    let mut first: Option<f64> = None;
+    let (text, prompt_tokens, completion_tokens) = run(&prompt.messages, &mut |piece| {
+        first.get_or_insert_with(|| t0.elapsed().as_secs_f64() * 1e3);
+        on_text(piece)
+    })?;
+    let text = text.trim().to_string();
+    Ok(Answer {
+        cited: cited_numbers(&text, prompt.passages_used),
+        text,
+        passages_used: prompt.passages_used,
+        history_turns: prompt.history_turns,
+        prompt_tokens: prompt_tokens.unwrap_or(prompt.prompt_tokens),
+        completion_tokens,
+        first_text_ms: first.unwrap_or(0.0),
+        total_ms: t0.elapsed().as_secs_f64() * 1e3,
+    })
 }
 
 #[cfg(test)]
