@@ -525,6 +525,63 @@ fn ingest_and_search_in_postgres() {
         .unwrap();
 }
 
+/// `roadmap run phase5 --store URL` evaluates inside PostgreSQL and records the run;
+/// anything but a PostgreSQL URL is refused before any work.
+#[test]
+fn phase5_runner_evaluates_in_postgres() {
+    let Ok(url) = std::env::var("ROADMAP_TEST_PG_URL") else {
+        eprintln!(
+            "skipped: ROADMAP_TEST_PG_URL is not set (no PostgreSQL + pgvector to test against)"
+        );
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("progress.db");
+    let squad =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("milestones/rag/tests/fixtures/tiny_squad.json");
+    let out = roadmap()
+        .args([
+            "--db",
+            db.to_str().unwrap(),
+            "run",
+            "phase5",
+            "--store",
+            &url,
+        ])
+        .args([
+            "--squad",
+            squad.to_str().unwrap(),
+            "--hash-embedder",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    let v = json(&out.stdout);
+    assert_eq!(v["questions"], 6, "{v}");
+    assert_eq!(v["modes"].as_array().unwrap().len(), 4, "{v}");
+    let out = roadmap()
+        .args(["--db", db.to_str().unwrap(), "history", "--json"])
+        .output()
+        .unwrap();
+    assert_ok(&out);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("phase5"), "{text}");
+    let out = roadmap()
+        .args([
+            "--db",
+            db.to_str().unwrap(),
+            "run",
+            "phase5",
+            "--store",
+            "kb.sqlite",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--store takes a postgres://"), "{err}");
+}
+
 /// A stopped (or never started) PostgreSQL: a specific error that names the
 /// server without its password and says how to start one; nothing else runs.
 #[test]

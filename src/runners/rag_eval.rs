@@ -11,8 +11,10 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::Parser;
-use roadmap_rag::eval::{evaluate, EvalOptions};
+use roadmap_rag::eval::{evaluate, evaluate_in, EvalOptions};
+use roadmap_rag::pg::{is_postgres_url, redact_url};
 use roadmap_rag::retrieve::Mode;
+use roadmap_rag::PgStore;
 
 use super::{RunContext, RunOutcome, Runner};
 
@@ -39,6 +41,10 @@ struct Args {
     /// Threads for the embedder (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
+    /// Run the evaluation inside PostgreSQL + pgvector (`postgres://USER:PASSWORD@HOST/DB`, collection
+    /// `squad-eval`, replaced every run) instead of a private in-memory SQLite store.
+    #[arg(long, value_name = "URL")]
+    store: Option<String>,
     /// Print one JSON object.
     #[arg(long)]
     json: bool,
@@ -99,7 +105,18 @@ impl Runner for RagEval {
             progress: !args.json,
             ..Default::default()
         };
-        let report = evaluate(&file, embedder.as_ref(), &opts)?;
+        let report = match &args.store {
+            None => evaluate(&file, embedder.as_ref(), &opts)?,
+            Some(url) if is_postgres_url(url) => {
+                let mut store = PgStore::connect(url)?;
+                evaluate_in(&mut store, &file, embedder.as_ref(), &opts)?
+            }
+            Some(other) => anyhow::bail!(
+                "--store takes a postgres:// or postgresql:// URL, not `{}`: the default (no --store) \
+                 evaluates in a private in-memory SQLite store",
+                redact_url(other)
+            ),
+        };
         std::fs::write(
             ctx.artifact_dir.join("rag_eval.json"),
             serde_json::to_vec_pretty(&report)?,
@@ -117,6 +134,7 @@ impl Runner for RagEval {
                 "chunk_max_tokens": opts.ingest.chunking.max_tokens,
                 "chunk_overlap_tokens": opts.ingest.chunking.overlap_tokens,
                 "fusion": opts.fusions.first().map(|f| f.to_string()),
+                "store": args.store.as_deref().map_or("sqlite (in memory)".to_string(), redact_url),
                 "pool": opts.pool,
             }),
             ..Default::default()
