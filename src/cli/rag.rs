@@ -807,24 +807,28 @@ fn ask_cmd(args: &Args, a: &AskArgs, loc: &StoreLoc, g: &crate::cli::Globals) ->
         };
         generator.answer(&question, &hits, &mut on_text)?
     };
-    let citations: Vec<_> = answer
-        .cited
-        .iter()
-        .filter_map(|&n| hits.get(n - 1).map(|h| (n, h)))
-        .collect();
+    let pick = |ns: &[usize]| -> Vec<(usize, &roadmap_rag::store::Hit)> {
+        ns.iter()
+            .filter_map(|&n| hits.get(n - 1).map(|h| (n, h)))
+            .collect()
+    };
+    let citations = pick(&answer.cited);
+    let attributed = pick(&answer.attributed);
     if a.json {
-        let cites: Vec<_> = citations
-            .iter()
-            .map(|(n, h)| {
-                serde_json::json!({
-                    "n": n, "source": display_source(&h.source), "start": h.start, "end": h.end,
-                    "line_start": h.line_start, "line_end": h.line_end, "heading": h.heading,
-                    "score": h.score, "text": h.text,
+        let to_json = |list: &[(usize, &roadmap_rag::store::Hit)]| -> Vec<serde_json::Value> {
+            list.iter()
+                .map(|(n, h)| {
+                    serde_json::json!({
+                        "n": n, "source": display_source(&h.source), "start": h.start, "end": h.end,
+                        "line_start": h.line_start, "line_end": h.line_end, "heading": h.heading,
+                        "score": h.score, "text": h.text,
+                    })
                 })
-            })
-            .collect();
+                .collect()
+        };
         let out = serde_json::json!({
-            "question": question, "answer": answer.text, "citations": cites,
+            "question": question, "answer": answer.text, "citations": to_json(&citations),
+            "attributed": to_json(&attributed),
             "generator": generator.name(), "retrieval_mode": Mode::from(a.mode).as_str(),
             "collection": a.collection, "retrieved": hits.len(), "passages_used": answer.passages_used,
             "timings": {
@@ -842,12 +846,19 @@ fn ask_cmd(args: &Args, a: &AskArgs, loc: &StoreLoc, g: &crate::cli::Globals) ->
         println!("{}", answer.text);
     }
     println!();
-    if citations.is_empty() {
-        println!("sources: none cited (retrieved {} chunks)", hits.len());
-    } else {
+    let shown = if !citations.is_empty() {
         println!("sources:");
-    }
-    for (n, h) in &citations {
+        &citations
+    } else if !attributed.is_empty() {
+        println!(
+            "sources: none cited by the model; the retrieved chunks that contain most of the answer's words:"
+        );
+        &attributed
+    } else {
+        println!("sources: none cited (retrieved {} chunks)", hits.len());
+        &citations
+    };
+    for (n, h) in shown {
         let heading = if h.heading.is_empty() {
             String::new()
         } else {
@@ -906,6 +917,8 @@ fn eval_answers_cmd(
         "exact match",
         "token F1",
         "citation support",
+        "with citations",
+        "attributed",
         "answer contains gold",
         "ms/answer",
     ]);
@@ -913,6 +926,8 @@ fn eval_answers_cmd(
         format!("{:.4}", r.exact_match),
         format!("{:.4}", r.f1),
         format!("{:.4}", r.citation_support),
+        format!("{:.4}", r.with_citations),
+        format!("{:.4}", r.attributed),
         format!("{:.4}", r.answer_contains_gold),
         format!("{:.1}", r.ms_per_answer),
     ]);
@@ -920,8 +935,14 @@ fn eval_answers_cmd(
     Ok(())
 }
 
-/// Prints the cited sources of an answer.
-fn print_sources(cited: &[usize], hits: &[roadmap_rag::store::Hit]) {
+/// Prints the cited chunks, or else (an LLM that wrote no `[n]`) the attributed ones, labelled as such.
+fn print_sources(answer: &roadmap_rag::generate::Answer, hits: &[roadmap_rag::store::Hit]) {
+    let cited = if answer.cited.is_empty() && !answer.attributed.is_empty() {
+        println!("(none cited by the model; closest by word overlap:)");
+        &answer.attributed
+    } else {
+        &answer.cited
+    };
     let mut any = false;
     for &n in cited {
         let Some(h) = hits.get(n - 1) else { continue };
@@ -965,7 +986,7 @@ fn chat_cmd(args: &Args, a: &ChatArgs, loc: &StoreLoc, g: &crate::cli::Globals) 
     let mut generator = make_generator(&a.gen, g)?;
     let mut mode: Mode = a.mode.into();
     let mut conversation = Conversation::new();
-    let mut last: Option<(Vec<usize>, Vec<roadmap_rag::store::Hit>)> = None;
+    let mut last: Option<(roadmap_rag::generate::Answer, Vec<roadmap_rag::store::Hit>)> = None;
     eprintln!(
         "asking `{}` with the {} generator; /sources, /reset, /mode dense|bm25|hybrid, /quit",
         a.collection,
@@ -993,7 +1014,7 @@ fn chat_cmd(args: &Args, a: &ChatArgs, loc: &StoreLoc, g: &crate::cli::Globals) 
             }
             "/sources" => {
                 match &last {
-                    Some((cited, hits)) => print_sources(cited, hits),
+                    Some((answer, hits)) => print_sources(answer, hits),
                     None => println!("no answer yet"),
                 }
                 continue;
@@ -1061,9 +1082,9 @@ fn chat_cmd(args: &Args, a: &ChatArgs, loc: &StoreLoc, g: &crate::cli::Globals) 
                 } else {
                     println!("{}", answer.text);
                 }
-                print_sources(&answer.cited, &hits);
+                print_sources(&answer, &hits);
                 conversation.push(&question, &standalone, &answer.text);
-                last = Some((answer.cited, hits));
+                last = Some((answer, hits));
             }
             Err(e) => println!("error: {e}"),
         }

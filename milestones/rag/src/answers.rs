@@ -184,6 +184,11 @@ pub struct AnswerReport {
     pub f1: f64,
     /// Share of answers every part of which is found in the chunks it cites.
     pub citation_support: f64,
+    /// Share of answers with at least one citation written by the generator.
+    pub with_citations: f64,
+    /// Share of answers without citations that were attributed to a passage by word overlap
+    /// (`generate::attribute`); attribution never counts towards `citation_support`.
+    pub attributed: f64,
     /// Share of questions where some gold answer occurs (normalised) in the answer: a recall-style
     /// view that does not punish the extractive generator for answering with a whole sentence.
     pub answer_contains_gold: f64,
@@ -252,6 +257,7 @@ pub fn evaluate_answers(
         ..Default::default()
     };
     let (mut em, mut f, mut sup, mut contains) = (0.0, 0.0, 0.0, 0.0);
+    let (mut with_citations, mut attributed) = (0.0, 0.0);
     let t = Instant::now();
     for q in corpus.questions.iter().take(n) {
         let hits = search(&store, embedder, &coll, &q.question, &search_opts)?;
@@ -275,6 +281,11 @@ pub fn evaluate_answers(
         if citation_supported(&a.text, &cited) {
             sup += 1.0;
         }
+        if !a.cited.is_empty() {
+            with_citations += 1.0;
+        } else if !a.attributed.is_empty() {
+            attributed += 1.0;
+        }
         bar.inc(1);
     }
     bar.finish_and_clear();
@@ -287,6 +298,8 @@ pub fn evaluate_answers(
         exact_match: em / d,
         f1: f / d,
         citation_support: sup / d,
+        with_citations: with_citations / d,
+        attributed: attributed / d,
         answer_contains_gold: contains / d,
         ms_per_answer: t.elapsed().as_secs_f64() * 1e3 / d,
     })

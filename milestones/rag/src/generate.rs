@@ -67,6 +67,9 @@ pub struct Answer {
     pub text: String,
     /// Citation numbers (1-based ranks of the passed chunks) the answer refers to, ascending.
     pub cited: Vec<usize>,
+    /// When an LLM wrote no citation: the passages that contain most of the answer's content
+    /// words ([`attribute`]), best first — a pointer for the reader, not the model's own claim.
+    pub attributed: Vec<usize>,
     /// How many of the passed chunks the generator actually saw (an LLM prompt may drop some to
     /// fit its context).
     pub passages_used: usize,
@@ -138,6 +141,41 @@ pub fn cited_numbers(text: &str, passages: usize) -> Vec<usize> {
     }
     out.sort_unstable();
     out
+}
+
+/// Shortest share of an answer's content words a passage must contain to be [`attribute`]d.
+pub const ATTRIBUTION_MIN_SHARE: f64 = 0.5;
+
+/// The passages (1-based, best first, at most two) that contain at least
+/// [`ATTRIBUTION_MIN_SHARE`] of the answer's content words (stop words left
+/// out). Small LLMs often answer from the context without writing `[n]`; this
+/// points the reader at the passage the words came from. An answer that says
+/// it does not know, or has no content words, is attributed to nothing.
+pub fn attribute(answer: &str, hits: &[Hit]) -> Vec<usize> {
+    let lower = answer.to_lowercase();
+    if lower.contains("not know") || lower.contains("don't know") || lower.contains("do not have") {
+        return Vec::new();
+    }
+    let content: HashSet<String> = words(answer)
+        .into_iter()
+        .filter(|w| !STOPWORDS.contains(&w.as_str()))
+        .collect();
+    if content.is_empty() {
+        return Vec::new();
+    }
+    let mut shares: Vec<(usize, f64)> = hits
+        .iter()
+        .enumerate()
+        .map(|(i, h)| {
+            let have: HashSet<String> = words(&h.text).into_iter().collect();
+            let share =
+                content.iter().filter(|w| have.contains(*w)).count() as f64 / content.len() as f64;
+            (i + 1, share)
+        })
+        .filter(|&(_, share)| share >= ATTRIBUTION_MIN_SHARE)
+        .collect();
+    shares.sort_by(|a, b| b.1.total_cmp(&a.1));
+    shares.into_iter().take(2).map(|(n, _)| n).collect()
 }
 
 /// Lowercased word tokens (Unicode word boundaries), the unit of term overlap.
@@ -331,6 +369,7 @@ impl Generator for ExtractiveGenerator {
         on_text(&text);
         Ok(Answer {
             cited: cited_numbers(&text, hits.len()),
+            attributed: Vec::new(),
             text,
             passages_used: hits.len(),
             history_turns: 0,
@@ -395,7 +434,7 @@ impl Generator for LocalGenerator {
             self.params.max_tokens,
         )?;
         let (llm, params) = (&mut self.llm, &self.params);
-        stream_answer(t0, prompt, on_text, |messages, on_piece| {
+        stream_answer(t0, prompt, hits, on_text, |messages, on_piece| {
             let g = llm.chat(messages, params, on_piece)?;
             Ok((g.text, Some(g.prompt_tokens), g.tokens.len()))
         })
@@ -460,7 +499,7 @@ impl Generator for OpenAiGenerator {
             self.params.max_tokens,
         )?;
         let (client, params) = (&self.client, &self.params);
-        stream_answer(t0, prompt, on_text, |messages, on_piece| {
+        stream_answer(t0, prompt, hits, on_text, |messages, on_piece| {
             let r = client.chat_stream(messages, params, on_piece)?;
             Ok((r.text, r.prompt_tokens, r.completion_tokens.unwrap_or(0)))
         })
@@ -494,6 +533,7 @@ fn grounded_prompt(
 fn stream_answer(
     t0: Instant,
     prompt: GroundedPrompt,
+    hits: &[Hit],
     on_text: &mut dyn FnMut(&str) -> bool,
     run: impl FnOnce(
         &[ChatMessage],
@@ -506,8 +546,15 @@ fn stream_answer(
         on_text(piece)
     })?;
     let text = text.trim().to_string();
+    let cited = cited_numbers(&text, prompt.passages_used);
+    let attributed = if cited.is_empty() {
+        attribute(&text, &hits[..prompt.passages_used.min(hits.len())])
+    } else {
+        Vec::new()
+    };
     Ok(Answer {
-        cited: cited_numbers(&text, prompt.passages_used),
+        cited,
+        attributed,
         text,
         passages_used: prompt.passages_used,
         history_turns: prompt.history_turns,
@@ -610,6 +657,23 @@ mod tests {
             a.text
         );
         assert_eq!(a.cited, [2]);
+    }
+
+    #[test]
+    fn uncited_answers_are_attributed_by_word_overlap() {
+        let hits = [
+            hit("Bananas are yellow and grow in bunches."),
+            hit("The Eiffel Tower was completed in 1889 for the World's Fair."),
+            hit("The tower is made of wrought iron."),
+        ];
+        assert_eq!(attribute("It was completed in 1889.", &hits), [2]);
+        assert_eq!(
+            attribute("The wrought iron tower was completed in 1889.", &hits),
+            [2, 3]
+        );
+        assert!(attribute("I do not know.", &hits).is_empty());
+        assert!(attribute("Zebras run fast.", &hits).is_empty());
+        assert!(attribute("It is.", &hits).is_empty());
     }
 
     #[test]
