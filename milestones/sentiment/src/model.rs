@@ -96,8 +96,8 @@ pub struct Metadata {
 #[derive(Debug, Clone)]
 pub struct SentimentModel {
     tokenizer: Tokenizer,
-    /// Lowercase-only copy for ASCII texts (see [`tokenize::ascii_twin`]).
-    ascii_tokenizer: Option<Tokenizer>,
+    /// ASCII texts may skip the full encoding (see [`tokenize::ascii_is_lowercase_only`]).
+    ascii_lowercase_only: bool,
     tfidf: Tfidf,
     mlp: Mlp,
     metadata: Metadata,
@@ -106,10 +106,10 @@ pub struct SentimentModel {
 impl SentimentModel {
     /// Assembles a model from its trained parts (see [`crate::pipeline`]).
     pub fn new(tokenizer: Tokenizer, tfidf: Tfidf, mlp: Mlp, metadata: Metadata) -> Self {
-        let ascii_tokenizer = tokenize::ascii_twin(&tokenizer);
+        let ascii_lowercase_only = tokenize::ascii_is_lowercase_only(&tokenizer);
         SentimentModel {
             tokenizer,
-            ascii_tokenizer,
+            ascii_lowercase_only,
             tfidf,
             mlp,
             metadata,
@@ -166,7 +166,7 @@ impl SentimentModel {
 
     /// Tokenises and vectorises texts (no validation; used by evaluation).
     pub fn featurize(&self, texts: &[&str]) -> Result<Csr, Error> {
-        let ids = tokenize::encode_ids_fast(&self.tokenizer, self.ascii_tokenizer.as_ref(), texts)?;
+        let ids = tokenize::encode_ids_fast(&self.tokenizer, self.ascii_lowercase_only, texts)?;
         Ok(self.tfidf.transform(&ids))
     }
 
