@@ -96,13 +96,15 @@ pub trait Generator {
         question: &str,
         hits: &[Hit],
         on_text: &mut dyn FnMut(&str) -> bool,
-    ) -> Result<Answer, GenerateError>;
+    ) -> Result<Answer, GenerateError> {
+        self.answer_followup(&[], question, question, hits, on_text)
+    }
 
     /// Answers a turn of a conversation. `history` holds the earlier turns (oldest first,
     /// user and assistant alternating); `standalone` is `question` rewritten to stand on its
-    /// own (see [`crate::conversation`]). By default the generator answers `standalone`
-    /// alone, which suits the extractive generator: it matches words, and "her" matches
-    /// nothing. The LLM generators instead read the original question after the earlier turns.
+    /// own (see [`crate::conversation`]). The extractive generator answers `standalone`: it
+    /// matches words, and "her" matches nothing. The LLM generators read the original
+    /// question after the earlier turns.
     fn answer_followup(
         &mut self,
         history: &[ChatMessage],
@@ -110,10 +112,7 @@ pub trait Generator {
         standalone: &str,
         hits: &[Hit],
         on_text: &mut dyn FnMut(&str) -> bool,
-    ) -> Result<Answer, GenerateError> {
-        let _ = (history, question);
-        self.answer(standalone, hits, on_text)
-    }
+    ) -> Result<Answer, GenerateError>;
 }
 
 /// The citation numbers `[n]` in `text` that refer to one of `passages` chunks, ascending.
@@ -334,14 +333,16 @@ impl Generator for ExtractiveGenerator {
         "extractive"
     }
 
-    fn answer(
+    fn answer_followup(
         &mut self,
-        question: &str,
+        _history: &[ChatMessage],
+        _question: &str,
+        standalone: &str,
         hits: &[Hit],
         on_text: &mut dyn FnMut(&str) -> bool,
     ) -> Result<Answer, GenerateError> {
         let t0 = Instant::now();
-        let ranked = self.rank_sentences(question, hits);
+        let ranked = self.rank_sentences(standalone, hits);
         let text = match ranked.first() {
             Some(best) if best.overlap > 0.0 => {
                 let mut picked: Vec<&ScoredSentence> = vec![best];
@@ -407,15 +408,6 @@ impl Generator for LocalGenerator {
         "local"
     }
 
-    fn answer(
-        &mut self,
-        question: &str,
-        hits: &[Hit],
-        on_text: &mut dyn FnMut(&str) -> bool,
-    ) -> Result<Answer, GenerateError> {
-        self.answer_followup(&[], question, question, hits, on_text)
-    }
-
     fn answer_followup(
         &mut self,
         history: &[ChatMessage],
@@ -470,15 +462,6 @@ impl OpenAiGenerator {
 impl Generator for OpenAiGenerator {
     fn name(&self) -> &'static str {
         "openai"
-    }
-
-    fn answer(
-        &mut self,
-        question: &str,
-        hits: &[Hit],
-        on_text: &mut dyn FnMut(&str) -> bool,
-    ) -> Result<Answer, GenerateError> {
-        self.answer_followup(&[], question, question, hits, on_text)
     }
 
     fn answer_followup(
