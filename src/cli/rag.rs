@@ -333,6 +333,36 @@ impl std::fmt::Display for StoreLoc {
     }
 }
 
+/// Opens the store for a command that reads `collection`. The built-in knowledge base is
+/// brought up to date first (`progress`: a bar while it indexes; `announce`: a line saying
+/// what changed); any other collection must already exist.
+fn open_collection(
+    loc: &StoreLoc,
+    collection: &str,
+    embedder: &dyn TextEmbedder,
+    progress: bool,
+    announce: bool,
+) -> Result<Box<dyn VectorStore>> {
+    let mut store = open_store(loc)?;
+    if collection == builtin::COLLECTION {
+        let s = builtin::ensure(store.as_mut(), embedder, progress)
+            .context("cannot index the built-in knowledge base")?;
+        if announce && s.added + s.changed + s.removed > 0 {
+            eprintln!(
+                "indexed the built-in knowledge base: {} documents added, {} changed, {} removed ({} chunks)",
+                s.added, s.changed, s.removed, s.chunks_embedded
+            );
+        }
+    } else if !store.collections()?.iter().any(|c| c.name == collection) {
+        bail!(
+            "collection `{collection}` does not exist yet in {loc}: ingest something first \
+             (`roadmap rag ingest PATH... --collection {collection}`), or leave out --collection \
+             to use the built-in `roadmap` knowledge base"
+        );
+    }
+    Ok(store)
+}
+
 fn open_store(loc: &StoreLoc) -> Result<Box<dyn VectorStore>> {
     Ok(match loc {
         StoreLoc::File(path) => Box::new(
@@ -449,17 +479,7 @@ fn search_cmd(args: &Args, a: &SearchArgs, loc: &StoreLoc, g: &crate::cli::Globa
         bail!("--mmr-lambda must be between 0 and 1, got {}", a.mmr_lambda);
     }
     let embedder = load_embedder(args, &g.cache_dir())?;
-    let mut store = open_store(loc)?;
-    if a.collection == builtin::COLLECTION {
-        let s = builtin::ensure(store.as_mut(), embedder.as_ref(), !a.json)
-            .context("cannot index the built-in knowledge base")?;
-        if s.added + s.changed + s.removed > 0 && !a.json {
-            eprintln!(
-                "indexed the built-in knowledge base: {} documents added, {} changed, {} removed ({} chunks)",
-                s.added, s.changed, s.removed, s.chunks_embedded
-            );
-        }
-    }
+    let store = open_collection(loc, &a.collection, embedder.as_ref(), !a.json, !a.json)?;
     let source_prefix = a.source.as_ref().map(|p| resolve_prefix(p, &a.collection));
     let opts = SearchOptions {
         k: a.k,
@@ -765,18 +785,7 @@ fn ask_cmd(args: &Args, a: &AskArgs, loc: &StoreLoc, g: &crate::cli::Globals) ->
     }
     let t0 = std::time::Instant::now();
     let embedder = load_embedder(args, &g.cache_dir())?;
-    let mut store = open_store(loc)?;
-    if a.collection == builtin::COLLECTION {
-        builtin::ensure(store.as_mut(), embedder.as_ref(), !a.json)
-            .context("cannot index the built-in knowledge base")?;
-    } else if !store.collections()?.iter().any(|c| c.name == a.collection) {
-        bail!(
-            "collection `{}` does not exist yet in {}: ingest something first (`roadmap rag ingest PATH... --collection {}`), or leave out --collection to ask the built-in `roadmap` knowledge base",
-            a.collection,
-            loc,
-            a.collection
-        );
-    }
+    let store = open_collection(loc, &a.collection, embedder.as_ref(), !a.json, false)?;
     let mut generator = make_generator(&a.gen, g)?;
     let setup_ms = t0.elapsed().as_secs_f64() * 1e3;
     let opts = SearchOptions {
@@ -971,18 +980,7 @@ fn chat_cmd(args: &Args, a: &ChatArgs, loc: &StoreLoc, g: &crate::cli::Globals) 
         bail!("-k must be at least 1");
     }
     let embedder = load_embedder(args, &g.cache_dir())?;
-    let mut store = open_store(loc)?;
-    if a.collection == builtin::COLLECTION {
-        builtin::ensure(store.as_mut(), embedder.as_ref(), true)
-            .context("cannot index the built-in knowledge base")?;
-    } else if !store.collections()?.iter().any(|c| c.name == a.collection) {
-        bail!(
-            "collection `{}` does not exist yet in {}: ingest something first (`roadmap rag ingest PATH... --collection {}`)",
-            a.collection,
-            loc,
-            a.collection
-        );
-    }
+    let store = open_collection(loc, &a.collection, embedder.as_ref(), true, false)?;
     let mut generator = make_generator(&a.gen, g)?;
     let mut mode: Mode = a.mode.into();
     let mut conversation = Conversation::new();
