@@ -14,32 +14,7 @@
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use roadmap_sentiment::data;
-use roadmap_sentiment::features::TfidfConfig;
 use roadmap_sentiment::pipeline::{self, PipelineConfig};
-use roadmap_sentiment::TrainConfig;
-
-fn anchor_config() -> PipelineConfig {
-    PipelineConfig {
-        min_token_frequency: 2,
-        max_vocab: 10_001,
-        tfidf: TfidfConfig {
-            bigrams: false,
-            sublinear_tf: false,
-            nb_weights: false,
-            ..Default::default()
-        },
-        train: TrainConfig {
-            hidden: vec![128],
-            dropout: 0.0,
-            lr: 1e-3,
-            weight_decay: 0.0,
-            batch_size: 128,
-            max_epochs: 3,
-            patience: 0,
-            seed: 42,
-        },
-    }
-}
 
 fn benches(c: &mut Criterion) {
     let (all, _) = data::shipped().unwrap();
@@ -53,7 +28,7 @@ fn benches(c: &mut Criterion) {
     let mut g = c.benchmark_group("train");
     g.sample_size(10);
     g.bench_function("anchor_3_epochs", |b| {
-        b.iter(|| pipeline::fit(&train, None, &anchor_config(), "", |_| {}).unwrap())
+        b.iter(|| pipeline::fit(&train, None, &PipelineConfig::anchor(), "", |_| {}).unwrap())
     });
     g.bench_function("default_config", |b| {
         b.iter(|| {

@@ -11,9 +11,8 @@ use std::time::Instant;
 
 use roadmap_common::dataset::stratified_split;
 use roadmap_sentiment::data::{read_labeled_csv, Dataset};
-use roadmap_sentiment::features::TfidfConfig;
 use roadmap_sentiment::pipeline::{self, PipelineConfig};
-use roadmap_sentiment::{SentimentModel, TrainConfig};
+use roadmap_sentiment::SentimentModel;
 
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
@@ -66,26 +65,7 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let train = read_labeled_csv(Path::new(&args[0])).unwrap();
     let test = read_labeled_csv(Path::new(&args[1])).unwrap();
-    let anchor = PipelineConfig {
-        min_token_frequency: 2,
-        max_vocab: 10_001,
-        tfidf: TfidfConfig {
-            bigrams: false,
-            sublinear_tf: false,
-            nb_weights: false,
-            ..Default::default()
-        },
-        train: TrainConfig {
-            hidden: vec![128],
-            dropout: 0.0,
-            lr: 1e-3,
-            weight_decay: 0.0,
-            batch_size: 128,
-            max_epochs: 3,
-            patience: 0,
-            seed: 42,
-        },
-    };
+    let anchor = PipelineConfig::anchor();
     measure("anchor", &anchor, &train, None, &test);
     let inner = stratified_split(&train.labels, 1.0 / 9.0, 42).unwrap();
     let (tr, va) = (train.select(&inner.train), train.select(&inner.test));

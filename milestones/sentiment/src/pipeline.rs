@@ -39,6 +39,34 @@ impl Default for PipelineConfig {
     }
 }
 
+impl PipelineConfig {
+    /// The NumPy anchor's recipe, for side-by-side timing: unigram TF-IDF over at
+    /// most 10,000 tokens seen twice → 128 ReLU → sigmoid, Adam 1e-3 without
+    /// weight decay or dropout, batch 128, exactly 3 epochs (no early stopping).
+    pub fn anchor() -> Self {
+        PipelineConfig {
+            min_token_frequency: 2,
+            max_vocab: 10_001,
+            tfidf: TfidfConfig {
+                bigrams: false,
+                sublinear_tf: false,
+                nb_weights: false,
+                ..Default::default()
+            },
+            train: TrainConfig {
+                hidden: vec![128],
+                dropout: 0.0,
+                lr: 1e-3,
+                weight_decay: 0.0,
+                batch_size: 128,
+                max_epochs: 3,
+                patience: 0,
+                seed: 42,
+            },
+        }
+    }
+}
+
 /// Row indices of the fixed 80/10/10 split.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ThreeWaySplit {
