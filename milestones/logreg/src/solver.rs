@@ -96,15 +96,12 @@ impl GradientDescent {
         let (n, d) = (pb.n(), pb.d());
         let inv_n = 1.0 / n as f64;
         let (lr, alpha) = (self.learning_rate, pb.alpha);
-        let xt = pb.xt.as_slice().expect("Problem owns a contiguous Xᵀ");
-        let y = pb.y.as_slice().expect("Problem owns contiguous labels");
-        let x = pb.x.as_standard_layout();
-        let (xp, dp) = padded_rows(x.as_slice().expect("standard layout"), d);
+        let design = Design::new(pb);
         let mut b = 0.0;
         let mut w = vec![0.0; d];
         let mut z = vec![0.0; n];
         // Padded like the rows of `xp`; the padding entries stay 0.
-        let mut gw_padded = vec![0.0; dp];
+        let mut gw_padded = vec![0.0; design.padded_cols];
         let mut loss = Vec::with_capacity(if self.record_loss { self.epochs } else { 0 });
         let mut trace = Trace {
             iterations: 0,
@@ -114,7 +111,7 @@ impl GradientDescent {
         };
         let epoch_fn = epoch_kernel();
         for epoch in 0..self.epochs {
-            let sums = epoch_fn(xt, &xp, y, &w, b, &mut z, &mut gw_padded, self.record_loss);
+            let sums = epoch_fn(&design, &w, b, &mut z, &mut gw_padded, self.record_loss);
             let gw = &mut gw_padded[..d];
             let mut w_sq = 0.0;
             for (g, &wj) in gw.iter_mut().zip(&w) {
@@ -184,7 +181,30 @@ struct EpochSums {
     loss: f64,
 }
 
-type EpochFn = fn(&[f64], &[f64], &[f64], &[f64], f64, &mut [f64], &mut [f64], bool) -> EpochSums;
+/// What every epoch reads, laid out once per fit.
+struct Design<'a> {
+    /// `Xᵀ`: d rows of n values.
+    xt: &'a [f64],
+    /// `X` with each row zero-padded to `padded_cols` (a multiple of [`BLOCK`]).
+    xp: Vec<f64>,
+    padded_cols: usize,
+    y: &'a [f64],
+}
+
+impl<'a> Design<'a> {
+    fn new(pb: &'a Problem) -> Self {
+        let x = pb.x.as_standard_layout();
+        let (xp, padded_cols) = padded_rows(x.as_slice().expect("standard layout"), pb.d());
+        Design {
+            xt: pb.xt.as_slice().expect("Problem owns a contiguous Xᵀ"),
+            xp,
+            padded_cols,
+            y: pb.y.as_slice().expect("Problem owns contiguous labels"),
+        }
+    }
+}
+
+type EpochFn = fn(&Design, &[f64], f64, &mut [f64], &mut [f64], bool) -> EpochSums;
 
 /// Picks the epoch loop compiled for this CPU: the same Rust code, built once
 /// for the baseline x86-64 instruction set and once with AVX2 + FMA (4 doubles
@@ -194,9 +214,9 @@ fn epoch_kernel() -> EpochFn {
     #[cfg(target_arch = "x86_64")]
     {
         if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
-            return |xt, xp, y, w, b, z, gw, record| {
+            return |design, w, b, z, gw, record| {
                 // SAFETY: the CPU supports AVX2 and FMA (checked just above).
-                unsafe { epoch_avx2(xt, xp, y, w, b, z, gw, record) }
+                unsafe { epoch_avx2(design, w, b, z, gw, record) }
             };
         }
     }
@@ -205,18 +225,15 @@ fn epoch_kernel() -> EpochFn {
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-#[allow(clippy::too_many_arguments)]
 unsafe fn epoch_avx2(
-    xt: &[f64],
-    xp: &[f64],
-    y: &[f64],
+    design: &Design,
     w: &[f64],
     b: f64,
     z: &mut [f64],
     gw: &mut [f64],
     record_loss: bool,
 ) -> EpochSums {
-    epoch_generic::<true>(xt, xp, y, w, b, z, gw, record_loss)
+    epoch_generic::<true>(design, w, b, z, gw, record_loss)
 }
 
 /// Outputs kept in registers by [`combine_rows`]: 32 doubles are eight AVX2
@@ -229,31 +246,28 @@ const BLOCK: usize = 32;
 /// 2. `zᵢ ← eᵢ = σ(zᵢ) − yᵢ` in place (σ via [`exp_nonpositive_with`]), and
 ///    the loss from the same `e^{−|zᵢ|}`;
 /// 3. `gw = Σᵢ eᵢ·Xᵢ`: the gradient sums, a weighted sum of the n rows of `X`
-///    (`xp`: X with each row zero-padded to `BLOCK` columns; the caller scales
-///    by 1/n and adds the penalty).
+///    (zero-padded, so `gw` is too; the caller scales by 1/n and adds the penalty).
 ///
 /// Both products are the same operation, [`combine_rows`], once over `Xᵀ`
 /// and once over `X`: storing both orientations makes every read contiguous.
 /// `FMA` selects fused multiply-add, which is only fast where the CPU has it.
 #[inline(always)]
-#[allow(clippy::too_many_arguments)]
 fn epoch_generic<const FMA: bool>(
-    xt: &[f64],
-    xp: &[f64],
-    y: &[f64],
+    design: &Design,
     w: &[f64],
     b: f64,
     z: &mut [f64],
     gw: &mut [f64],
     record_loss: bool,
 ) -> EpochSums {
+    let Design { xt, xp, y, .. } = design;
     combine_rows::<FMA>(xt, w, b, z);
     // Sums are taken after the element-wise loop: a running floating-point sum
     // inside it would force one element at a time. Only the loss, which needs
     // a scalar `ln_1p` per row anyway, is summed in place.
     let mut loss = 0.0;
     if record_loss {
-        for (zi, &yi) in z.iter_mut().zip(y) {
+        for (zi, &yi) in z.iter_mut().zip(y.iter()) {
             let v = *zi;
             let t = exp_nonpositive_with::<FMA>(-v.abs());
             // ℓ = ln(1 + e^{−|z|}) + y·max(−z, 0) + (1 − y)·max(z, 0), see `objective::logistic_loss`.
@@ -261,7 +275,7 @@ fn epoch_generic<const FMA: bool>(
             *zi = sigmoid_from(v, t) - yi;
         }
     } else {
-        for (zi, &yi) in z.iter_mut().zip(y) {
+        for (zi, &yi) in z.iter_mut().zip(y.iter()) {
             let v = *zi;
             let t = exp_nonpositive_with::<FMA>(-v.abs());
             *zi = sigmoid_from(v, t) - yi;
@@ -453,13 +467,10 @@ mod tests {
             let pb = Problem::new(x.view(), &y, 1.0);
             let w: Vec<f64> = (0..d).map(|j| (j as f64 - 3.0) / 10.0).collect();
             let b = 0.25;
-            let x_std = pb.x.as_standard_layout();
-            let (xp, dp) = padded_rows(x_std.as_slice().unwrap(), d);
+            let design = Design::new(&pb);
             let mut z = vec![0.0; n];
-            let mut g = vec![0.0; dp];
-            let xt = pb.xt.as_slice().unwrap();
-            let y_f = pb.y.as_slice().unwrap();
-            let sums = epoch_kernel()(xt, &xp, y_f, &w, b, &mut z, &mut g, true);
+            let mut g = vec![0.0; design.padded_cols];
+            let sums = epoch_kernel()(&design, &w, b, &mut z, &mut g, true);
             // Problem::gradient = Xᵀe/n + αw and mean(e), on ndarray.
             let (gw, gb) = pb.gradient(ndarray::ArrayView1::from(&w), b);
             for j in 0..d {
