@@ -24,6 +24,18 @@ fn assert_ok(out: &std::process::Output) {
     );
 }
 
+/// The PostgreSQL + pgvector server of CI's .ci/setup-postgres, if one is set up;
+/// the PostgreSQL tests skip (and say so) without it.
+fn pg_url() -> Option<String> {
+    let url = std::env::var("ROADMAP_TEST_PG_URL").ok();
+    if url.is_none() {
+        eprintln!(
+            "skipped: ROADMAP_TEST_PG_URL is not set (no PostgreSQL + pgvector to test against)"
+        );
+    }
+    url
+}
+
 fn json(out: &[u8]) -> serde_json::Value {
     serde_json::from_slice(out).unwrap_or_else(|e| {
         panic!(
@@ -453,12 +465,7 @@ fn chat_answers_follow_ups_and_handles_commands() {
 /// `ROADMAP_RAG_STORE` variable, and no password in any output.
 #[test]
 fn ingest_and_search_in_postgres() {
-    let Ok(url) = std::env::var("ROADMAP_TEST_PG_URL") else {
-        eprintln!(
-            "skipped: ROADMAP_TEST_PG_URL is not set (no PostgreSQL + pgvector to test against)"
-        );
-        return;
-    };
+    let Some(url) = pg_url() else { return };
     let collection = format!("cli_{}", std::process::id());
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
@@ -529,12 +536,7 @@ fn ingest_and_search_in_postgres() {
 /// anything but a PostgreSQL URL is refused before any work.
 #[test]
 fn phase5_runner_evaluates_in_postgres() {
-    let Ok(url) = std::env::var("ROADMAP_TEST_PG_URL") else {
-        eprintln!(
-            "skipped: ROADMAP_TEST_PG_URL is not set (no PostgreSQL + pgvector to test against)"
-        );
-        return;
-    };
+    let Some(url) = pg_url() else { return };
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("progress.db");
     let squad =
@@ -621,12 +623,7 @@ fn a_stopped_postgres_is_a_specific_error() {
 #[test]
 fn sigkilled_ingest_into_postgres_then_rerun_ends_exact() {
     use roadmap_rag::{PgStore, VectorStore as _};
-    let Ok(url) = std::env::var("ROADMAP_TEST_PG_URL") else {
-        eprintln!(
-            "skipped: ROADMAP_TEST_PG_URL is not set (no PostgreSQL + pgvector to test against)"
-        );
-        return;
-    };
+    let Some(url) = pg_url() else { return };
     let collection = format!("kill_{}", std::process::id());
     let dir = tempfile::tempdir().unwrap();
     let docs = dir.path().join("docs");
