@@ -460,6 +460,28 @@ fn chat_answers_follow_ups_and_handles_commands() {
     assert!(!text.contains("I don't know"), "{text}");
 }
 
+/// A follow-up with only a pronoun is searched with the previous question's topic.
+#[test]
+fn chat_rewrites_follow_ups_into_standalone_queries() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = kb_store(dir.path());
+    let out = roadmap()
+        .args(["rag", "chat", "--collection", "kb", "--store"])
+        .arg(&store)
+        .args(["--embedder", "hash"])
+        .write_stdin("When was the Eiffel Tower completed?\nwhere is it?\n/quit\n")
+        .output()
+        .unwrap();
+    assert_ok(&out);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("(searching for: where is it? eiffel tower completed)"),
+        "{err}"
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("The Eiffel Tower is in Paris."), "{text}");
+}
+
 /// `--store postgres://...` against the real server of `ROADMAP_TEST_PG_URL`
 /// (set by CI's .ci/setup-postgres): ingest, search, list, the
 /// `ROADMAP_RAG_STORE` variable, and no password in any output.
