@@ -1,10 +1,11 @@
 //! Shared pieces of the roadmap milestones.
 //!
 //! Everything more than one milestone needs lives here exactly once:
-//! evaluation metrics, dataset loading and splitting, and the offline asset
-//! manager that fetches models from Python packages.
+//! evaluation metrics, descriptive statistics, dataset loading and splitting,
+//! plots, and the offline asset manager that fetches models from Python packages.
 
 pub mod assets;
 pub mod dataset;
 pub mod metrics;
 pub mod plot;
+pub mod stats;
