@@ -6,7 +6,9 @@
 
 mod cli;
 mod db;
+mod flags;
 mod progress;
+mod resolve;
 mod roadmap;
 mod runners;
 

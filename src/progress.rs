@@ -135,7 +135,7 @@ pub fn overview(
             ) {
                 (ItemKind::Milestone, Some(runner)) => {
                     let verify = crate::runners::find(runner)
-                        .filter(|r| r.can_verify())
+                        .filter(|r| r.verify_command().is_some())
                         .map(|_| format!(", and check your own with `roadmap verify {}`", phase.id))
                         .unwrap_or_default();
                     format!(

@@ -300,7 +300,7 @@ impl Roadmap {
     ) -> Result<Self, RoadmapError> {
         let err = |span: Option<Range<usize>>, message: String| RoadmapError::Invalid {
             source_name: source.to_string(),
-            location: span.map(|s| line_col(text, s.start)),
+            location: span.map(|s| roadmap_common::toml_error::line_col(text, s.start)),
             message,
         };
         let raw: RawRoadmap =
@@ -483,15 +483,6 @@ pub fn suggest<'a>(unknown: &str, candidates: impl IntoIterator<Item = &'a str>)
         .collect()
 }
 
-/// 1-based line and column (in characters) of a byte offset.
-fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let offset = offset.min(text.len());
-    let before = &text[..offset];
-    let line = before.matches('\n').count() + 1;
-    let col = before.rsplit('\n').next().unwrap_or("").chars().count() + 1;
-    (line, col)
-}
-
 #[derive(Debug)]
 pub enum RoadmapError {
     Read {
@@ -645,11 +636,5 @@ mod tests {
         assert!(!c.check(&BTreeMap::new()).passed);
         assert!("accuracy ~ 1".parse::<Criterion>().is_err());
         assert!("accuracy >=".parse::<Criterion>().is_err());
-    }
-
-    #[test]
-    fn line_and_column_are_one_based() {
-        assert_eq!(line_col("ab\ncd", 0), (1, 1));
-        assert_eq!(line_col("ab\ncd", 4), (2, 2));
     }
 }

@@ -517,5 +517,161 @@ fn completions_are_generated() {
         .args(["completions", "bash"])
         .assert()
         .success()
-        .stdout(predicate::str::contains("roadmap"));
+        // Runner flags too: `roadmap run phase1 --sol<TAB>`.
+        .stdout(predicate::str::contains("roadmap").and(predicate::str::contains("--solver")));
+}
+
+/// Every byte of every file under `dir` (the database, its WAL, run artifacts).
+fn all_bytes_under(dir: &Path) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.extend(std::fs::read(&p).unwrap_or_default());
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn no_secret_reaches_the_database_reports_or_errors() {
+    const PW: &str = "Sup3rSecretPW";
+    const KEY: &str = "sk-env-provided-9f8e7d";
+    let env = Env::new();
+    // A server that refuses the connection (port 1): the run fails, and its
+    // error message quotes the URL.
+    let out = env
+        .cmd()
+        .env("OPENAI_API_KEY", KEY)
+        .args([
+            "run",
+            "phase5",
+            "--hash-embedder",
+            "--articles",
+            "1",
+            "--store",
+            &format!("postgres://alice:{PW}@127.0.0.1:1/rag"),
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stderr.contains("alice@127.0.0.1"), "{stderr}");
+    let report = env
+        .cmd()
+        .env("OPENAI_API_KEY", KEY)
+        .args(["report", "--format", "json"])
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&report.stdout).into_owned();
+    assert!(report.contains("alice@127.0.0.1"), "{report}");
+    let files = all_bytes_under(env.dir.path());
+    for secret in [PW, KEY] {
+        for (what, text) in [("stderr", &*stderr), ("stdout", &*stdout), ("report", &*report)] {
+            assert!(!text.contains(secret), "{secret} in {what}: {text}");
+        }
+        assert!(
+            !files.windows(secret.len()).any(|w| w == secret.as_bytes()),
+            "{secret} is stored in a file under the data dir"
+        );
+    }
+}
+
+#[test]
+fn a_mistyped_runner_flag_records_nothing() {
+    let env = Env::new();
+    env.cmd()
+        .args(["run", "phase1", "--sovler", "gd"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--sovler").and(predicate::str::contains("--solver")));
+    // Help is answered from the runner's own command, without a run either.
+    env.cmd()
+        .args(["run", "phase1", "--help"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("--solver"));
+    // Out-of-range numbers are usage errors before anything is allocated.
+    env.cmd()
+        .args(["run", "phase4", "--pairs", "-k", "1000000000000"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("1000000000000"));
+    if env.db().exists() {
+        let n: i64 = sqlite(&env.db())
+            .query_row("SELECT COUNT(*) FROM runs", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 0);
+    }
+}
+
+#[test]
+fn a_broken_config_file_is_an_error_naming_file_and_line() {
+    let env = Env::new();
+    let config = env.dir.path().join("config.toml");
+    std::fs::write(&config, "# mine\nlerner = \"ana\"\n").unwrap();
+    env.cmd()
+        .env_remove("ROADMAP_LEARNER")
+        .env("ROADMAP_CONFIG", &config)
+        .args(["log", "1h", "phase1.milestone"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("config.toml:2:1").and(predicate::str::contains("lerner")));
+    std::fs::write(&config, "learner = \"ana\n").unwrap();
+    env.cmd()
+        .env_remove("ROADMAP_LEARNER")
+        .env("ROADMAP_CONFIG", &config)
+        .arg("status")
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("config.toml:1:"));
+    assert!(!env.db().exists() || {
+        let n: i64 = sqlite(&env.db())
+            .query_row("SELECT COUNT(*) FROM study_sessions", [], |r| r.get(0))
+            .unwrap();
+        n == 0
+    });
+    std::fs::write(&config, "learner = \"ana\"\n").unwrap();
+    env.cmd()
+        .env_remove("ROADMAP_LEARNER")
+        .env("ROADMAP_CONFIG", &config)
+        .args(["log", "1h", "phase1.milestone"])
+        .assert()
+        .success();
+    let who: String = sqlite(&env.db())
+        .query_row("SELECT name FROM learners", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(who, "ana");
+}
+
+#[test]
+fn corrupt_json_in_the_database_names_the_row() {
+    let env = Env::new();
+    env.selftest()
+        .args(["run", "phase1", "--metric", "score=0.9"])
+        .assert()
+        .success();
+    sqlite(&env.db())
+        .execute("UPDATE runs SET metrics = '{\"score\": 0.9' WHERE id = 1", [])
+        .unwrap();
+    env.selftest()
+        .args(["report", "--format", "json"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("runs row 1").and(predicate::str::contains("metrics")));
+}
+
+#[test]
+fn no_subcommand_shows_status_and_what_next() {
+    let env = Env::new();
+    env.cmd()
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("Next step").and(predicate::str::contains("What next")));
 }

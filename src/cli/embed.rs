@@ -14,7 +14,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use roadmap_embed::EmbeddingCache;
 
 use super::Globals;
-use crate::runners::similarity::EmbedderFlags;
+use crate::resolve::EmbedderFlags;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

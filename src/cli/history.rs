@@ -27,13 +27,13 @@ pub fn run(args: Args, g: &Globals) -> Result<ExitCode> {
         ),
     };
     let db = g.open_db()?;
-    let events = db.events(&g.learner(), since.as_deref())?;
+    let events = db.events(&g.learner()?, since.as_deref())?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&events)?);
         return Ok(ExitCode::SUCCESS);
     }
     if events.is_empty() {
-        println!("no history yet for {}", g.learner());
+        println!("no history yet for {}", g.learner()?);
     }
     for e in events {
         let item = e.item_id.as_deref().unwrap_or("-");

@@ -37,7 +37,7 @@ pub fn run(args: Args, g: &Globals) -> Result<ExitCode> {
     }
     let mut db = g.open_db()?;
     db.log_session(
-        &g.learner(),
+        &g.learner()?,
         &args.item,
         date,
         minutes,

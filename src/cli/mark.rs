@@ -48,7 +48,7 @@ fn item_only(g: &Globals, id: &str) -> Result<()> {
 pub fn run(args: Args, status: Status, g: &Globals) -> Result<ExitCode> {
     item_only(g, &args.item)?;
     let mut db = g.open_db()?;
-    let previous = db.set_status(&g.learner(), &args.item, status, "set by hand")?;
+    let previous = db.set_status(&g.learner()?, &args.item, status, "set by hand")?;
     println!("{}: {} → {}", args.item, previous.as_str(), status.as_str());
     Ok(ExitCode::SUCCESS)
 }
@@ -62,7 +62,7 @@ pub fn reset(args: ResetArgs, g: &Globals) -> Result<ExitCode> {
         eprint!(
             "Reset {} to todo for {}? Sessions and notes are kept. [y/N] ",
             args.item,
-            g.learner()
+            g.learner()?
         );
         std::io::stderr().flush()?;
         let mut answer = String::new();
@@ -73,7 +73,7 @@ pub fn reset(args: ResetArgs, g: &Globals) -> Result<ExitCode> {
         }
     }
     let mut db = g.open_db()?;
-    let previous = db.reset(&g.learner(), &args.item)?;
+    let previous = db.reset(&g.learner()?, &args.item)?;
     println!("{}: {} → todo", args.item, previous.as_str());
     Ok(ExitCode::SUCCESS)
 }

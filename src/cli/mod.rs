@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
+use roadmap_common::redact::redact_text;
 
 use crate::db::Db;
 use crate::roadmap::Roadmap;
@@ -39,8 +40,9 @@ mod verify;
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
+    /// Without a subcommand: the status and what to do next.
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -147,32 +149,41 @@ impl Globals {
         })?)
     }
 
-    pub fn learner(&self) -> String {
+    /// Whose progress to read and write: `--learner` / `ROADMAP_LEARNER`, else
+    /// `learner` in the config file, else the OS user. A config file that
+    /// exists but cannot be read is an error: silently falling back would put
+    /// progress under another learner's name.
+    pub fn learner(&self) -> Result<String> {
         if let Some(l) = &self.args.learner {
-            return l.clone();
+            return Ok(l.clone());
         }
-        if let Some(l) = self.config_learner() {
-            return l;
+        if let Some(l) = self.config()?.learner {
+            return Ok(l);
         }
-        ["USER", "USERNAME", "LOGNAME"]
+        Ok(["USER", "USERNAME", "LOGNAME"]
             .iter()
             .find_map(|v| std::env::var(v).ok().filter(|s| !s.trim().is_empty()))
-            .unwrap_or_else(|| "learner".to_string())
+            .unwrap_or_else(|| "learner".to_string()))
     }
 
-    fn config_learner(&self) -> Option<String> {
-        let path = std::env::var_os("ROADMAP_CONFIG")
+    /// The config file's path: `ROADMAP_CONFIG`, else `<config dir>/roadmap/config.toml`.
+    fn config_path(&self) -> Option<PathBuf> {
+        std::env::var_os("ROADMAP_CONFIG")
             .map(PathBuf::from)
             .or_else(|| {
                 self.dirs
                     .as_ref()
                     .map(|d| d.config_dir().join("config.toml"))
-            })?;
-        let text = std::fs::read_to_string(path).ok()?;
-        let table: toml::Table = toml::from_str(&text).ok()?;
-        table.get("learner")?.as_str().map(str::to_string)
+            })
     }
 
+    /// The user's config file (absent = defaults).
+    pub fn config(&self) -> Result<UserConfig> {
+        let Some(path) = self.config_path() else {
+            return Ok(UserConfig::default());
+        };
+        UserConfig::load(&path)
+    }
     pub fn cache_dir(&self) -> PathBuf {
         self.args
             .cache_dir
@@ -208,12 +219,40 @@ impl Globals {
             latest_models: db.latest_models()?,
         })
     }
+}
 
-    /// A run context for commands that are not recorded runs (artifacts go to a scratch folder).
-    pub fn run_context(&self) -> Result<RunContext> {
-        let db = self.open_db()?;
-        let dir = self.data_dir()?.join("scratch");
-        self.run_context_in(&db, dir)
+/// `config.toml`: the user's defaults. Unknown keys are refused (a typo such
+/// as `lerner = "ana"` would otherwise be ignored without a word).
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserConfig {
+    /// The default learner name.
+    pub learner: Option<String>,
+}
+
+impl UserConfig {
+    /// Reads `path`; a missing file means defaults, anything else that goes
+    /// wrong is an error naming the file and, for bad TOML, line and column.
+    pub fn load(path: &Path) -> Result<UserConfig> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(UserConfig::default()),
+            Err(e) => {
+                return Err(e).with_context(|| format!("cannot read the config file {}", path.display()))
+            }
+        };
+        let config: UserConfig = toml::from_str(&text).map_err(|e| {
+            anyhow::anyhow!(
+                "{}\n  (fix the file, or point ROADMAP_CONFIG at another one)",
+                roadmap_common::toml_error::describe(&path.display().to_string(), &text, &e)
+            )
+        })?;
+        if let Some(l) = &config.learner {
+            if l.trim().is_empty() {
+                anyhow::bail!("{}: `learner` is empty; give a name or remove the line", path.display());
+            }
+        }
+        Ok(config)
     }
 }
 
@@ -246,7 +285,13 @@ pub fn print_subcommand_help(name: &str) -> Result<ExitCode> {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let g = Globals::new(cli.global);
-    let result = match cli.command {
+    let Some(command) = cli.command else {
+        return match status::overview(&g) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => report_error(&e),
+        };
+    };
+    let result = match command {
         Command::Status(a) => status::run(a, &g),
         Command::Show(a) => show::run(a, &g),
         Command::Start(a) => mark::run(a, crate::db::Status::InProgress, &g),
@@ -267,16 +312,20 @@ pub fn main() -> ExitCode {
         Command::Predict(a) => predict::run(a, &g).map(|()| ExitCode::SUCCESS),
         Command::Rag(a) => rag::run(a, &g).map(|()| ExitCode::SUCCESS),
         Command::Serve(a) => serve::run(a, &g),
-        Command::Completions(a) => completions::run(a),
+        Command::Completions(a) => completions::run(a, &g),
     };
     match result {
         Ok(code) => code,
-        Err(e) => {
-            eprintln!("error: {e}");
-            for cause in e.chain().skip(1) {
-                eprintln!("  caused by: {cause}");
-            }
-            ExitCode::FAILURE
-        }
+        Err(e) => report_error(&e),
     }
+}
+
+/// Prints an error and its causes; errors can quote what the user typed (a
+/// store URL, a flag), so they are printed without secrets, like everything else.
+fn report_error(e: &anyhow::Error) -> ExitCode {
+    eprintln!("error: {}", redact_text(&e.to_string()));
+    for cause in e.chain().skip(1) {
+        eprintln!("  caused by: {}", redact_text(&cause.to_string()));
+    }
+    ExitCode::FAILURE
 }

@@ -23,7 +23,7 @@ pub fn run(args: Args, g: &Globals) -> Result<ExitCode> {
         bail!("the note is empty");
     }
     let mut db = g.open_db()?;
-    db.add_note(&g.learner(), &args.item, text.trim())?;
+    db.add_note(&g.learner()?, &args.item, text.trim())?;
     println!("noted on {}", args.item);
     Ok(ExitCode::SUCCESS)
 }

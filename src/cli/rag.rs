@@ -305,7 +305,7 @@ pub fn load_embedder_with(
     if hash {
         return Ok(Box::new(HashEmbedder::default()));
     }
-    let emb = crate::runners::similarity::load_embedder(
+    let emb = crate::resolve::load_embedder(
         model_dir,
         cache_dir,
         threads,

@@ -45,7 +45,7 @@ pub fn run(args: Args, g: &Globals) -> Result<ExitCode> {
     let learners = if args.all {
         db.learners()?
     } else {
-        vec![g.learner()]
+        vec![g.learner()?]
     };
     let today = progress::today();
     let reports = learners

@@ -18,6 +18,7 @@ use super::{check_id, Globals};
 use crate::db::{Db, NewModel, RunEnd};
 use crate::roadmap::Criterion;
 use crate::runners::{self, RunContext, RunOutcome, Runner};
+use roadmap_common::redact::{redact_args, redact_json, redact_text};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -75,29 +76,36 @@ pub fn execute(g: &Globals, phase: &str, args: &[OsString], kind: Kind) -> Resul
         .phase(phase)
         .and_then(|p| p.milestone.clone())
         .expect("checked");
-    let call = |ctx: &RunContext| match kind {
-        Kind::Run => runner.run(ctx, args),
-        Kind::Verify => runner.verify(ctx, args),
-    };
-
-    // Help is not a run: show it without recording anything.
-    if args.iter().any(|a| a == "--help" || a == "-h") {
-        let ctx = g.run_context()?;
-        return match call(&ctx) {
-            Err(e) => match e.downcast::<clap::Error>() {
-                Ok(clap_err) => clap_err.exit(),
-                Err(e) => Err(e),
-            },
-            Ok(_) => Ok(ExitCode::SUCCESS),
-        };
-    }
-
-    let mut db = g.open_db()?;
-    let learner = g.learner();
     let kind_name = match kind {
         Kind::Run => "run",
         Kind::Verify => "verify",
     };
+    let command = match kind {
+        Kind::Run => runner.command(),
+        Kind::Verify => runner.verify_command().ok_or_else(|| {
+            anyhow!(
+                "the `{}` runner has no verifier: there is nothing of yours to check for {phase}'s milestone",
+                runner.name()
+            )
+        })?,
+    };
+    // Flags are parsed (and `--help` answered) before anything is written: a
+    // typo is a usage error, not a failed run in the learner's history.
+    let matches = match runners::parse_flags(
+        command,
+        &format!("roadmap {kind_name} {phase}"),
+        args,
+    ) {
+        Ok(m) => m,
+        Err(e) => e.exit(),
+    };
+    let call = |ctx: &RunContext| match kind {
+        Kind::Run => runner.run(ctx, &matches),
+        Kind::Verify => runner.verify(ctx, &matches),
+    };
+
+    let mut db = g.open_db()?;
+    let learner = g.learner()?;
     let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ");
     let artifact_dir: PathBuf = g.data_dir()?.join("runs").join(format!(
         "{phase}-{kind_name}-{stamp}-{}",
@@ -108,7 +116,8 @@ pub fn execute(g: &Globals, phase: &str, args: &[OsString], kind: Kind) -> Resul
         .iter()
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
-    let params = serde_json::json!({ "args": arg_strings });
+    // The command line is kept for the mentor, without its secrets.
+    let params = serde_json::json!({ "args": redact_args(&arg_strings) });
     let run_id = db.begin_run(
         &learner,
         phase,
@@ -129,10 +138,11 @@ pub fn execute(g: &Globals, phase: &str, args: &[OsString], kind: Kind) -> Resul
             ))
         });
     let elapsed = started.elapsed().as_secs_f64();
+    let result = result.and_then(|outcome| declared_only(runner, outcome));
 
     match result {
         Err(e) => {
-            let message = format!("{e:#}");
+            let message = redact_text(&format!("{e:#}"));
             db.finish_run(
                 run_id,
                 RunEnd::Failed,
@@ -175,7 +185,7 @@ fn record(
     let results: Vec<_> = criteria.iter().map(|c| c.check(&outcome.metrics)).collect();
     let passed = results.iter().all(|r| r.passed);
     if !outcome.params.is_null() {
-        params["effective"] = outcome.params.clone();
+        params["effective"] = redact_json(&outcome.params);
     }
     let models: Vec<NewModel> = outcome
         .models
@@ -231,6 +241,26 @@ fn record(
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Criteria may only name declared metrics, so a metric a runner reports
+/// without declaring it could never be judged: that is a bug in the runner,
+/// and the run is recorded as failed rather than silently half-checked.
+fn declared_only(runner: &dyn Runner, outcome: RunOutcome) -> Result<RunOutcome> {
+    let undeclared: Vec<&str> = outcome
+        .metrics
+        .keys()
+        .map(String::as_str)
+        .filter(|k| !runner.metrics().contains(k))
+        .collect();
+    if !undeclared.is_empty() {
+        bail!(
+            "the {} runner reported metrics it does not declare ({}): a bug in this version of roadmap",
+            runner.name(),
+            undeclared.join(", ")
+        );
+    }
+    Ok(outcome)
 }
 
 fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {

@@ -17,7 +17,7 @@ pub struct Args {
 
 pub fn run(args: Args, g: &Globals) -> Result<ExitCode> {
     let roadmap = g.roadmap()?;
-    let learner = g.learner();
+    let learner = g.learner()?;
     let db = g.open_db()?;
     let states = db.item_states(&learner)?;
     let status = |id: &str| states.get(id).map(|s| s.status).unwrap_or(Status::Todo);

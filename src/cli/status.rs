@@ -14,10 +14,23 @@ pub struct Args {
     json: bool,
 }
 
+/// `roadmap` with no subcommand: the status, then a short "what next".
+pub fn overview(g: &Globals) -> Result<()> {
+    run(Args { json: false }, g)?;
+    println!();
+    println!("What next:");
+    println!("  roadmap show PHASE            the phase's resources, milestone and criteria");
+    println!("  roadmap start ID | done ID    track an item (ids: `roadmap show`)");
+    println!("  roadmap log 1h30m ID          log study time");
+    println!("  roadmap run PHASE             run the phase's milestone (`--help` lists its flags)");
+    println!("  roadmap --help                every command");
+    Ok(())
+}
+
 pub fn run(args: Args, g: &Globals) -> Result<ExitCode> {
     let roadmap = g.roadmap()?;
     let db = g.open_db()?;
-    let learner = g.learner();
+    let learner = g.learner()?;
     let o = progress::for_learner(&db, &roadmap, &learner, progress::today())?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&o)?);

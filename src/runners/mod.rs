@@ -13,6 +13,7 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
+use clap::ArgMatches;
 
 pub mod logreg;
 pub mod rag_eval;
@@ -54,21 +55,31 @@ pub struct RunOutcome {
 }
 
 /// A milestone runner.
+///
+/// A runner's flags are a [`clap::Command`] of its own, so the tracker parses
+/// them (and answers `--help`) *before* it records anything: a typo in a flag
+/// is a usage error, never a failed run in the database. Runners turn the
+/// parsed matches back into their typed flags with [`flags`].
 pub trait Runner: Sync {
     /// The name `roadmap.toml` uses (`runner = "..."`).
     fn name(&self) -> &'static str;
-    /// Every metric this runner can report; acceptance criteria may only name these.
+    /// Every metric this runner can report; acceptance criteria may only name
+    /// these, and the tracker refuses a run that reports anything else.
     fn metrics(&self) -> &'static [&'static str];
-    /// Runs the milestone's reference implementation. `args` are the command-line
-    /// arguments after `roadmap run PHASE` (the runner parses them with clap).
-    /// Human-readable output goes to stdout (or one JSON object with `--json`).
-    fn run(&self, ctx: &RunContext, args: &[OsString]) -> Result<RunOutcome>;
-    /// Whether [`Runner::verify`] can check a learner's own implementation.
-    fn can_verify(&self) -> bool {
-        false
+    /// The flags of `roadmap run PHASE` for this runner.
+    fn command(&self) -> clap::Command;
+    /// Runs the milestone's reference implementation with flags parsed by
+    /// [`Runner::command`]. Human-readable output goes to stdout (or one JSON
+    /// object with `--json`).
+    fn run(&self, ctx: &RunContext, args: &ArgMatches) -> Result<RunOutcome>;
+    /// The flags of `roadmap verify PHASE`, for runners that can check a
+    /// learner's own implementation.
+    fn verify_command(&self) -> Option<clap::Command> {
+        None
     }
-    /// Scores a learner's own implementation (`roadmap verify PHASE ...`).
-    fn verify(&self, _ctx: &RunContext, _args: &[OsString]) -> Result<RunOutcome> {
+    /// Scores a learner's own implementation (`roadmap verify PHASE ...`) with
+    /// flags parsed by [`Runner::verify_command`].
+    fn verify(&self, _ctx: &RunContext, _args: &ArgMatches) -> Result<RunOutcome> {
         anyhow::bail!(
             "the `{}` runner has no verifier: there is nothing of yours to check for this milestone",
             self.name()
@@ -79,6 +90,36 @@ pub trait Runner: Sync {
     fn export(&self, _dir: &std::path::Path) -> Result<Vec<PathBuf>> {
         anyhow::bail!("the `{}` runner has no data to export", self.name())
     }
+}
+
+/// Parses `args` (what follows `roadmap run|verify PHASE`) with a runner's
+/// command; `bin` is the usage name shown in help and errors.
+pub fn parse_flags(
+    cmd: clap::Command,
+    bin: &str,
+    args: &[OsString],
+) -> Result<ArgMatches, clap::Error> {
+    cmd.bin_name(bin.to_string())
+        .try_get_matches_from(std::iter::once(OsString::from(bin)).chain(args.iter().cloned()))
+}
+
+/// Parses `args` with the runner's run command and runs it (tests call
+/// runners the way the tracker does).
+#[cfg(test)]
+pub fn run_with(r: &dyn Runner, ctx: &RunContext, args: &[OsString]) -> Result<RunOutcome> {
+    r.run(ctx, &parse_flags(r.command(), r.name(), args)?)
+}
+
+/// As [`run_with`], for the verifier.
+#[cfg(test)]
+pub fn verify_with(r: &dyn Runner, ctx: &RunContext, args: &[OsString]) -> Result<RunOutcome> {
+    let cmd = r.verify_command().context("no verifier")?;
+    r.verify(ctx, &parse_flags(cmd, r.name(), args)?)
+}
+
+/// A runner's typed flags from matches parsed by its own command.
+pub fn flags<T: clap::FromArgMatches>(m: &ArgMatches) -> Result<T> {
+    Ok(T::from_arg_matches(m)?)
 }
 
 /// Every runner this binary knows.

@@ -6,17 +6,16 @@
 //! `hybrid_` and `hybrid_rrf_` (plain reciprocal rank fusion, for comparison),
 //! search latency percentiles per mode, and ingest throughput.
 
-use std::ffi::OsString;
 use std::path::PathBuf;
 
 use anyhow::Result;
-use clap::Parser;
+use clap::{ArgMatches, CommandFactory, Parser};
 use roadmap_rag::eval::{evaluate, evaluate_in, EvalOptions};
 use roadmap_rag::pg::{is_postgres_url, redact_url};
 use roadmap_rag::retrieve::Mode;
 use roadmap_rag::PgStore;
 
-use super::{RunContext, RunOutcome, Runner};
+use super::{flags, RunContext, RunOutcome, Runner};
 
 pub struct RagEval;
 
@@ -86,10 +85,12 @@ impl Runner for RagEval {
         METRICS
     }
 
-    fn run(&self, ctx: &RunContext, args: &[OsString]) -> Result<RunOutcome> {
-        let args = Args::try_parse_from(
-            std::iter::once(OsString::from("rag-eval")).chain(args.iter().cloned()),
-        )?;
+    fn command(&self) -> clap::Command {
+        Args::command()
+    }
+
+    fn run(&self, ctx: &RunContext, args: &ArgMatches) -> Result<RunOutcome> {
+        let args: Args = flags(args)?;
         if args.articles == Some(0) {
             anyhow::bail!("--articles must be at least 1");
         }

@@ -4,12 +4,11 @@
 //! an optional sleep, or fails on request. Tests point a milestone at it
 //! through a custom `roadmap.toml`; the shipped roadmap never uses it.
 
-use std::ffi::OsString;
 
 use anyhow::{bail, Result};
-use clap::Parser;
+use clap::{ArgMatches, CommandFactory, Parser};
 
-use super::{RunContext, RunOutcome, Runner};
+use super::{flags, RunContext, RunOutcome, Runner};
 
 pub struct SelfTest;
 
@@ -49,10 +48,12 @@ impl Runner for SelfTest {
         &["score", "accuracy"]
     }
 
-    fn run(&self, ctx: &RunContext, args: &[OsString]) -> Result<RunOutcome> {
-        let args = Args::try_parse_from(
-            std::iter::once(OsString::from("selftest")).chain(args.iter().cloned()),
-        )?;
+    fn command(&self) -> clap::Command {
+        Args::command()
+    }
+
+    fn run(&self, ctx: &RunContext, args: &ArgMatches) -> Result<RunOutcome> {
+        let args: Args = flags(args)?;
         if args.sleep > 0.0 {
             std::thread::sleep(std::time::Duration::from_secs_f64(args.sleep));
         }

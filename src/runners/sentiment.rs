@@ -4,11 +4,10 @@
 //! plots the learning curve, and saves the model for `roadmap predict` and
 //! `roadmap serve`.
 
-use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use clap::Parser;
+use clap::{ArgMatches, CommandFactory, Parser};
 use comfy_table::Table;
 use indicatif::{ProgressBar, ProgressStyle};
 use roadmap_common::metrics::BinaryReport;
@@ -18,7 +17,7 @@ use roadmap_sentiment::pipeline::{self, LogregBaseline, PipelineConfig};
 use roadmap_sentiment::{network::EpochStats, TrainConfig};
 use serde_json::json;
 
-use super::{ModelArtifact, RunContext, RunOutcome, Runner};
+use super::{flags, ModelArtifact, RunContext, RunOutcome, Runner};
 
 pub struct Sentiment;
 
@@ -102,10 +101,6 @@ const METRICS: &[&str] = &[
     "logreg_roc_auc",
     "accuracy_std",
 ];
-
-fn parse<T: Parser>(name: &str, args: &[OsString]) -> Result<T, clap::Error> {
-    T::try_parse_from(std::iter::once(OsString::from(name)).chain(args.iter().cloned()))
-}
 
 fn report_metrics(r: &BinaryReport) -> serde_json::Value {
     json!({
@@ -272,8 +267,12 @@ impl Runner for Sentiment {
         METRICS
     }
 
-    fn run(&self, ctx: &RunContext, args: &[OsString]) -> Result<RunOutcome> {
-        let args: Args = parse("sentiment", args)?;
+    fn command(&self) -> clap::Command {
+        Args::command()
+    }
+
+    fn run(&self, ctx: &RunContext, args: &ArgMatches) -> Result<RunOutcome> {
+        let args: Args = flags(args)?;
         if let Some(k) = args.cv {
             return run_cv(&args, k);
         }
@@ -409,12 +408,12 @@ impl Runner for Sentiment {
         Ok(outcome)
     }
 
-    fn can_verify(&self) -> bool {
-        true
+    fn verify_command(&self) -> Option<clap::Command> {
+        Some(VerifyArgs::command())
     }
 
-    fn verify(&self, _ctx: &RunContext, args: &[OsString]) -> Result<RunOutcome> {
-        let args: VerifyArgs = parse("sentiment", args)?;
+    fn verify(&self, _ctx: &RunContext, args: &ArgMatches) -> Result<RunOutcome> {
+        let args: VerifyArgs = flags(args)?;
         let (_, _, test, _, _) = load(&Args::parse_from(["sentiment"]))?;
         let probs = super::read_predictions(&args.predictions, test.len(), "sentiment_test.csv")?;
         let report = BinaryReport::new(&test.labels, &probs)?;

@@ -9,17 +9,16 @@
 //! Reported metrics: `p50_ms`, `p99_ms`, `requests_per_second` (the load
 //! phase), `checks_passed`, `checks_failed`, `load_errors`.
 
-use std::ffi::OsString;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use clap::Parser;
+use clap::{ArgMatches, CommandFactory, Parser};
 use roadmap_serve::verify::{verify_blocking, verify_in_process, METRIC_NAMES};
 use roadmap_serve::{Classifier, SentimentClassifier, ServerConfig, VerifyOptions, VerifyReport};
 
-use super::{RunContext, RunOutcome, Runner};
+use super::{flags, RunContext, RunOutcome, Runner};
 
 pub struct Serve;
 
@@ -132,10 +131,6 @@ fn outcome(report: &VerifyReport, params: serde_json::Value) -> RunOutcome {
     }
 }
 
-fn parse<T: Parser>(name: &str, args: &[OsString]) -> Result<T, clap::Error> {
-    T::try_parse_from(std::iter::once(OsString::from(name)).chain(args.iter().cloned()))
-}
-
 impl Runner for Serve {
     fn name(&self) -> &'static str {
         "serve"
@@ -145,8 +140,12 @@ impl Runner for Serve {
         METRIC_NAMES
     }
 
-    fn run(&self, ctx: &RunContext, args: &[OsString]) -> Result<RunOutcome> {
-        let args: RunArgs = parse("serve", args)?;
+    fn command(&self) -> clap::Command {
+        RunArgs::command()
+    }
+
+    fn run(&self, ctx: &RunContext, args: &ArgMatches) -> Result<RunOutcome> {
+        let args: RunArgs = flags(args)?;
         let opts = args.load.options()?;
         let dir = phase2_model_dir(args.model, ctx)?;
         let classifier = SentimentClassifier::load(&dir)
@@ -171,12 +170,12 @@ impl Runner for Serve {
         Ok(outcome(&report, params))
     }
 
-    fn can_verify(&self) -> bool {
-        true
+    fn verify_command(&self) -> Option<clap::Command> {
+        Some(VerifyArgs::command())
     }
 
-    fn verify(&self, _ctx: &RunContext, args: &[OsString]) -> Result<RunOutcome> {
-        let args: VerifyArgs = parse("serve", args)?;
+    fn verify(&self, _ctx: &RunContext, args: &ArgMatches) -> Result<RunOutcome> {
+        let args: VerifyArgs = flags(args)?;
         let opts = args.load.options()?;
         let report = verify_blocking(&args.url, &opts)?;
         print_report(&report, args.load.json, serde_json::json!({}))?;

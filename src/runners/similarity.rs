@@ -13,18 +13,18 @@
 //! `--max-sentences`) so that queries need no re-embedding.
 
 use std::collections::BinaryHeap;
-use std::ffi::OsString;
 use std::io::{BufRead, IsTerminal, Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
-use clap::Parser;
+use clap::{ArgMatches, CommandFactory, Parser};
 use indicatif::{ProgressBar, ProgressStyle};
-use roadmap_embed::{Embedder, EmbedderOptions, EmbeddingCache, Index, Sentence, SentenceReader};
+use roadmap_embed::{Embedder, EmbeddingCache, Index, Sentence, SentenceReader};
 use serde_json::json;
 
-use super::{RunContext, RunOutcome, Runner};
+use super::{flags, RunContext, RunOutcome, Runner};
+use crate::resolve::EmbedderFlags;
 
 pub struct Similarity;
 
@@ -43,8 +43,9 @@ struct Args {
     /// The query. Without it, on a terminal, an interactive prompt answers query after query.
     #[arg(long, short)]
     query: Option<String>,
-    /// How many results to show.
-    #[arg(short, long, default_value_t = 5)]
+    /// How many results to show (1..=10000).
+    #[arg(short, long, default_value_t = 5,
+          value_parser = crate::flags::count_in(1..=10_000))]
     k: usize,
     /// Show the k most similar sentence pairs within the document.
     #[arg(long)]
@@ -62,7 +63,8 @@ struct Args {
     no_cache: bool,
     /// Most sentences kept in memory (interactive mode and --pairs); a longer
     /// document needs --query, which streams.
-    #[arg(long, default_value_t = 200_000)]
+    #[arg(long, default_value_t = 200_000,
+          value_parser = crate::flags::count_in(1..=20_000_000))]
     max_sentences: usize,
 }
 
@@ -83,69 +85,13 @@ impl Runner for Similarity {
         ]
     }
 
-    fn run(&self, ctx: &RunContext, args: &[OsString]) -> Result<RunOutcome> {
-        let args = Args::try_parse_from(
-            std::iter::once(OsString::from("similarity")).chain(args.iter().cloned()),
-        )?;
+    fn command(&self) -> clap::Command {
+        Args::command()
+    }
+
+    fn run(&self, ctx: &RunContext, args: &ArgMatches) -> Result<RunOutcome> {
+        let args: Args = flags(args)?;
         run(ctx, args)
-    }
-}
-
-/// Resolves the model directory: the flag, else the asset manager.
-pub fn model_dir(flag: Option<&Path>, cache_dir: &Path) -> Result<PathBuf> {
-    match flag {
-        Some(d) => Ok(d.to_path_buf()),
-        None => roadmap_common::assets::ensure(cache_dir, roadmap_embed::ASSET_NAME).with_context(|| {
-            format!(
-                "cannot get the sentence embedding model: fetch it with `roadmap assets fetch {}` or pass --model-dir DIR",
-                roadmap_embed::ASSET_NAME
-            )
-        }),
-    }
-}
-
-/// The flags that choose and tune the sentence embedder (`roadmap run phase4`, `roadmap embed`).
-#[derive(Debug, Clone, clap::Args)]
-pub struct EmbedderFlags {
-    /// Directory holding model.safetensors, tokenizer.json and config.json
-    /// [default: $ROADMAP_ALL_MINILM_L6_V2_DIR, else the asset cache, fetched on first use].
-    #[arg(long, value_name = "DIR")]
-    pub model_dir: Option<PathBuf>,
-    /// CPU threads [default: all cores].
-    #[arg(long)]
-    pub threads: Option<usize>,
-    /// Sentences per forward pass.
-    #[arg(long, default_value_t = 32)]
-    pub batch_size: usize,
-}
-
-/// Loads all-MiniLM-L6-v2 from `model_dir` or the asset cache (fetched on first use).
-pub fn load_embedder(
-    model_dir: Option<&Path>,
-    cache_dir: &Path,
-    threads: Option<usize>,
-    batch_size: usize,
-) -> Result<Embedder> {
-    let dir = self::model_dir(model_dir, cache_dir)?;
-    let mut opts = EmbedderOptions {
-        batch_size,
-        ..Default::default()
-    };
-    if let Some(t) = threads {
-        opts.threads = t;
-    }
-    Embedder::load(&dir, opts)
-        .with_context(|| format!("cannot load the embedding model from {}", dir.display()))
-}
-
-impl EmbedderFlags {
-    pub fn load(&self, cache_dir: &Path) -> Result<Embedder> {
-        load_embedder(
-            self.model_dir.as_deref(),
-            cache_dir,
-            self.threads,
-            self.batch_size,
-        )
     }
 }
 
@@ -174,9 +120,6 @@ impl Ord for Scored {
 }
 
 fn run(ctx: &RunContext, args: Args) -> Result<RunOutcome> {
-    if args.k == 0 {
-        bail!("-k must be at least 1");
-    }
     let t_load = Instant::now();
     let embedder = args.embedder.load(&ctx.cache_dir)?;
     let load_seconds = t_load.elapsed().as_secs_f64();

@@ -204,6 +204,17 @@ pub fn state(cache_dir: &Path, asset: &Asset) -> State {
     }
 }
 
+/// The one asset cache every test of the workspace shares, so a model is
+/// fetched once per machine rather than once per test crate:
+/// `$ROADMAP_TEST_CACHE` when set, else `roadmap-test-assets` under the
+/// workspace's target tmp dir (pass `env!("CARGO_TARGET_TMPDIR")`, which only
+/// integration tests see at compile time).
+pub fn test_cache_dir(cargo_target_tmpdir: &str) -> PathBuf {
+    std::env::var_os("ROADMAP_TEST_CACHE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(cargo_target_tmpdir).join("roadmap-test-assets"))
+}
+
 /// Returns the folder holding the asset's files, fetching it first if needed.
 /// Cached files changed since they were verified are hashed again, so a
 /// corrupted cache is reported instead of loaded.

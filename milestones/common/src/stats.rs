@@ -47,7 +47,9 @@ pub fn percentile(sorted: &[f64], p: f64) -> f64 {
         return f64::NAN;
     }
     debug_assert!(
-        sorted.windows(2).all(|w| !(w[0] > w[1])),
+        sorted
+            .windows(2)
+            .all(|w| w[0] <= w[1] || w[0].is_nan() || w[1].is_nan()),
         "percentile needs sorted input"
     );
     let rank = (p.clamp(0.0, 100.0) / 100.0) * (sorted.len() - 1) as f64;
