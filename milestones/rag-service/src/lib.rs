@@ -1,0 +1,31 @@
+//! Phase 6 of the roadmap: the phase-5 RAG system as a production service.
+//!
+//! `roadmap rag serve` runs this crate: an axum + tokio HTTP service that an
+//! engineer could put behind a load balancer — validated requests, API keys
+//! for writes, back-pressure on CPU-bound generation, deadlines, graceful
+//! drain, Prometheus metrics, structured logs and a durable request log that
+//! drift monitoring, A/B analysis and the mentor read.
+//!
+//! * [`batcher`]: adaptive batching of query embeddings.
+//! * [`config`]: the one TOML file, environment overrides, validation.
+//! * [`metrics`]: the Prometheus metrics, all bounded label sets.
+//! * [`queue`]: admission control for generation (429 + Retry-After).
+//! * [`requestlog`]: the durable per-request log and its retention.
+
+pub mod batcher;
+pub mod config;
+pub mod metrics;
+pub mod queue;
+pub mod requestlog;
+pub mod validate;
+
+/// What can go wrong in the service outside a request.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// A bad configuration file, override or value (the message names it).
+    #[error("{0}")]
+    Config(String),
+    /// The request log could not be opened or written.
+    #[error("request log: {0}")]
+    RequestLog(String),
+}

@@ -1,0 +1,335 @@
+//! The service's Prometheus metrics (prometheus-client).
+//!
+//! Names follow Prometheus conventions: the `roadmap_rag_` namespace, base
+//! units in names (`_seconds`), `_total` on counters, and labels whose values
+//! come from small fixed sets — route *templates*, status codes, the three
+//! grounding kinds, the two ratings, a drift feature list fixed in code — never
+//! from user input, so no request can create a new time series.
+//! `deploy/metrics.txt` lists them for the Grafana and alert-rule tests.
+//!
+//! | metric | type | labels |
+//! | --- | --- | --- |
+//! | `roadmap_rag_requests_total` | counter | route, status |
+//! | `roadmap_rag_request_duration_seconds` | histogram | route |
+//! | `roadmap_rag_retrieval_duration_seconds` | histogram | — |
+//! | `roadmap_rag_generation_duration_seconds` | histogram | generator |
+//! | `roadmap_rag_time_to_first_token_seconds` | histogram | generator |
+//! | `roadmap_rag_embed_batch_size` | histogram | — (queries per forward pass) |
+//! | `roadmap_rag_generated_tokens_total` | counter | generator |
+//! | `roadmap_rag_queue_depth`, `roadmap_rag_queue_capacity` | gauge | — |
+//! | `roadmap_rag_queue_rejections_total` | counter | — |
+//! | `roadmap_rag_answers_total` | counter | grounding (`cited`, `attributed`, `none`) |
+//! | `roadmap_rag_no_answer_total` | counter | — |
+//! | `roadmap_rag_feedback_total` | counter | rating (`up`, `down`) |
+//! | `roadmap_rag_documents_total` | counter | result (`ingested`, `unchanged`, `rejected`) |
+//! | `roadmap_rag_drift_score` | gauge | feature |
+//! | `roadmap_rag_dataset_drift` | gauge | — (1 when the share of drifted features ≥ 0.5) |
+//! | `roadmap_rag_request_log_dropped_total` | counter | — |
+//! | `roadmap_rag_build_info` | gauge (1) | version, revision |
+
+use std::sync::atomic::AtomicU64;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::{Registry, Unit};
+
+/// Request latency buckets, 1 ms to 30 s: searches answer in milliseconds,
+/// local-LLM answers in seconds.
+const LATENCY_BUCKETS: [f64; 16] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 15.0, 20.0, 30.0,
+];
+
+/// Batch-size buckets for the query-embedding batcher.
+const BATCH_BUCKETS: [f64; 9] = [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0];
+
+/// The drift features (a fixed list: the gauge's label set is bounded).
+pub const DRIFT_FEATURES: &[&str] = &[
+    "question_tokens",
+    "top_score",
+    "hits_above",
+    "answer_chars",
+    "grounded",
+    "latency_ms",
+    "no_answer",
+];
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RouteStatus {
+    pub route: &'static str,
+    pub status: u16,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RouteLabel {
+    pub route: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct GeneratorLabel {
+    pub generator: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct GroundingLabel {
+    pub grounding: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RatingLabel {
+    pub rating: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ResultLabel {
+    pub result: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct FeatureLabel {
+    pub feature: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct BuildLabels {
+    pub version: String,
+    pub revision: String,
+}
+
+type Hist<L> = Family<L, Histogram, fn() -> Histogram>;
+
+fn latency() -> Histogram {
+    Histogram::new(LATENCY_BUCKETS)
+}
+
+/// Every metric of the service and the registry that exports them.
+pub struct Metrics {
+    pub registry: Registry,
+    pub requests: Family<RouteStatus, Counter>,
+    pub request_duration: Hist<RouteLabel>,
+    pub retrieval: Histogram,
+    pub generation: Hist<GeneratorLabel>,
+    pub ttft: Hist<GeneratorLabel>,
+    pub embed_batch: Histogram,
+    pub generated_tokens: Family<GeneratorLabel, Counter>,
+    pub queue_depth: Gauge,
+    pub queue_capacity: Gauge,
+    pub queue_rejections: Counter,
+    pub answers: Family<GroundingLabel, Counter>,
+    pub no_answer: Counter,
+    pub feedback: Family<RatingLabel, Counter>,
+    pub documents: Family<ResultLabel, Counter>,
+    pub drift_score: Family<FeatureLabel, Gauge<f64, AtomicU64>>,
+    pub dataset_drift: Gauge,
+    pub log_dropped: Counter,
+}
+
+impl Metrics {
+    /// Registers everything; `revision` is the source revision if known.
+    pub fn new(revision: &str) -> Metrics {
+        let mut r = Registry::with_prefix("roadmap_rag");
+        let requests = Family::<RouteStatus, Counter>::default();
+        r.register(
+            "requests",
+            "Requests answered, by route template and status code",
+            requests.clone(),
+        );
+        let request_duration = Hist::<RouteLabel>::new_with_constructor(latency);
+        r.register_with_unit(
+            "request_duration",
+            "Time from request received to response (for streams: to the last event)",
+            Unit::Seconds,
+            request_duration.clone(),
+        );
+        let retrieval = latency();
+        r.register_with_unit(
+            "retrieval_duration",
+            "Time to embed the query and retrieve passages",
+            Unit::Seconds,
+            retrieval.clone(),
+        );
+        let generation = Hist::<GeneratorLabel>::new_with_constructor(latency);
+        r.register_with_unit(
+            "generation_duration",
+            "Time to generate an answer, by generator",
+            Unit::Seconds,
+            generation.clone(),
+        );
+        let ttft = Hist::<GeneratorLabel>::new_with_constructor(latency);
+        r.register_with_unit(
+            "time_to_first_token",
+            "Time from request received to the first generated token",
+            Unit::Seconds,
+            ttft.clone(),
+        );
+        let embed_batch = Histogram::new(BATCH_BUCKETS);
+        r.register(
+            "embed_batch_size",
+            "Queries embedded together in one forward pass by the adaptive batcher",
+            embed_batch.clone(),
+        );
+        let generated_tokens = Family::<GeneratorLabel, Counter>::default();
+        r.register(
+            "generated_tokens",
+            "Tokens generated, by generator",
+            generated_tokens.clone(),
+        );
+        let queue_depth = Gauge::default();
+        r.register(
+            "queue_depth",
+            "Generation requests waiting for a slot",
+            queue_depth.clone(),
+        );
+        let queue_capacity = Gauge::default();
+        r.register(
+            "queue_capacity",
+            "Generation slots plus queue places",
+            queue_capacity.clone(),
+        );
+        let queue_rejections = Counter::default();
+        r.register(
+            "queue_rejections",
+            "Generation requests refused with 429 because the queue was full",
+            queue_rejections.clone(),
+        );
+        let answers = Family::<GroundingLabel, Counter>::default();
+        r.register("answers", "Answers by grounding: cited (the answer cites passages), attributed (matched to passages), none", answers.clone());
+        let no_answer = Counter::default();
+        r.register(
+            "no_answer",
+            "Questions answered with 'not in the knowledge base'",
+            no_answer.clone(),
+        );
+        let feedback = Family::<RatingLabel, Counter>::default();
+        r.register("feedback", "Feedback received, by rating", feedback.clone());
+        let documents = Family::<ResultLabel, Counter>::default();
+        r.register(
+            "documents",
+            "Documents submitted for ingestion, by result",
+            documents.clone(),
+        );
+        let drift_score = Family::<FeatureLabel, Gauge<f64, AtomicU64>>::default();
+        r.register("drift_score", "Latest drift statistic per request-log feature (the test's statistic: p-value or distance)", drift_score.clone());
+        let dataset_drift = Gauge::default();
+        r.register(
+            "dataset_drift",
+            "1 when the share of drifted request-log features is at least 0.5, else 0",
+            dataset_drift.clone(),
+        );
+        let log_dropped = Counter::default();
+        r.register(
+            "request_log_dropped",
+            "Request-log rows that could not be written",
+            log_dropped.clone(),
+        );
+        let build = Family::<BuildLabels, Gauge>::default();
+        build
+            .get_or_create(&BuildLabels {
+                version: env!("CARGO_PKG_VERSION").to_string(),
+                revision: revision.to_string(),
+            })
+            .set(1);
+        r.register("build_info", "The running build (always 1)", build);
+        Metrics {
+            registry: r,
+            requests,
+            request_duration,
+            retrieval,
+            generation,
+            ttft,
+            embed_batch,
+            generated_tokens,
+            queue_depth,
+            queue_capacity,
+            queue_rejections,
+            answers,
+            no_answer,
+            feedback,
+            documents,
+            drift_score,
+            dataset_drift,
+            log_dropped,
+        }
+    }
+
+    /// The OpenMetrics text of every metric.
+    pub fn encode(&self) -> String {
+        let mut out = String::new();
+        prometheus_client::encoding::text::encode(&mut out, &self.registry)
+            .expect("writing to a String cannot fail");
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every metric name the module documents is exported (and no other),
+    /// once each series has a value.
+    #[test]
+    fn exports_the_documented_names() {
+        let m = Metrics::new("abc123");
+        m.requests
+            .get_or_create(&RouteStatus {
+                route: "/v1/ask",
+                status: 200,
+            })
+            .inc();
+        m.request_duration
+            .get_or_create(&RouteLabel { route: "/v1/ask" })
+            .observe(0.01);
+        m.generation
+            .get_or_create(&GeneratorLabel {
+                generator: "extractive",
+            })
+            .observe(0.01);
+        m.ttft
+            .get_or_create(&GeneratorLabel { generator: "local" })
+            .observe(0.3);
+        m.generated_tokens
+            .get_or_create(&GeneratorLabel { generator: "local" })
+            .inc();
+        m.answers
+            .get_or_create(&GroundingLabel { grounding: "cited" })
+            .inc();
+        m.feedback
+            .get_or_create(&RatingLabel { rating: "up" })
+            .inc();
+        m.documents
+            .get_or_create(&ResultLabel { result: "ingested" })
+            .inc();
+        m.drift_score
+            .get_or_create(&FeatureLabel {
+                feature: "top_score",
+            })
+            .set(0.2);
+        let text = m.encode();
+        let doc = include_str!("metrics.rs");
+        let documented: Vec<&str> = doc
+            .lines()
+            .filter_map(|l| l.strip_prefix("//! | `roadmap_rag_"))
+            .map(|l| l.split(" |").next().unwrap())
+            .flat_map(|l| l.split("`, `"))
+            .map(|n| {
+                n.trim_start_matches("roadmap_rag_")
+                    .split('`')
+                    .next()
+                    .unwrap()
+            })
+            .collect();
+        assert!(documented.len() >= 18, "{documented:?}");
+        for name in &documented {
+            assert!(
+                text.contains(&format!(
+                    "# TYPE roadmap_rag_{}",
+                    name.trim_end_matches("_total")
+                )),
+                "{name} not exported:\n{text}"
+            );
+        }
+        assert!(text.contains("roadmap_rag_build_info{version=\""));
+    }
+}
