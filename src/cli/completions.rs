@@ -37,7 +37,10 @@ pub fn completion_command(g: &Globals) -> Result<clap::Command> {
                 } else {
                     runner.command()
                 };
-                Some(c.name(p.id.clone()).bin_name(format!("roadmap {name} {}", p.id)))
+                Some(
+                    c.name(p.id.clone())
+                        .bin_name(format!("roadmap {name} {}", p.id)),
+                )
             })
             .collect();
         cmd = cmd.mut_subcommand(name, |sub| {

@@ -238,7 +238,8 @@ impl UserConfig {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(UserConfig::default()),
             Err(e) => {
-                return Err(e).with_context(|| format!("cannot read the config file {}", path.display()))
+                return Err(e)
+                    .with_context(|| format!("cannot read the config file {}", path.display()))
             }
         };
         let config: UserConfig = toml::from_str(&text).map_err(|e| {
@@ -249,7 +250,10 @@ impl UserConfig {
         })?;
         if let Some(l) = &config.learner {
             if l.trim().is_empty() {
-                anyhow::bail!("{}: `learner` is empty; give a name or remove the line", path.display());
+                anyhow::bail!(
+                    "{}: `learner` is empty; give a name or remove the line",
+                    path.display()
+                );
             }
         }
         Ok(config)

@@ -15,7 +15,7 @@ use std::process::ExitCode;
 use anyhow::{anyhow, bail, Result};
 
 use super::{check_id, Globals};
-use crate::db::{Db, NewModel, RunEnd};
+use crate::db::{Db, NewModel, RunEnd, RunFinish};
 use crate::roadmap::Criterion;
 use crate::runners::{self, RunContext, RunOutcome, Runner};
 use roadmap_common::redact::{redact_args, redact_json, redact_text};
@@ -91,11 +91,8 @@ pub fn execute(g: &Globals, phase: &str, args: &[OsString], kind: Kind) -> Resul
     };
     // Flags are parsed (and `--help` answered) before anything is written: a
     // typo is a usage error, not a failed run in the learner's history.
-    let matches = match runners::parse_flags(
-        command,
-        &format!("roadmap {kind_name} {phase}"),
-        args,
-    ) {
+    let matches = match runners::parse_flags(command, &format!("roadmap {kind_name} {phase}"), args)
+    {
         Ok(m) => m,
         Err(e) => e.exit(),
     };
@@ -145,102 +142,146 @@ pub fn execute(g: &Globals, phase: &str, args: &[OsString], kind: Kind) -> Resul
             let message = redact_text(&format!("{e:#}"));
             db.finish_run(
                 run_id,
-                RunEnd::Failed,
-                &params,
-                &Default::default(),
-                &serde_json::json!([]),
-                Some(&message),
-                &[],
-                None,
+                &RunFinish {
+                    end: RunEnd::Failed,
+                    params: &params,
+                    metrics: &Default::default(),
+                    criteria: &serde_json::json!([]),
+                    error: Some(&message),
+                    models: &[],
+                    milestone_item: None,
+                    completes: &[],
+                },
             )?;
             eprintln!("{kind_name} #{run_id} of {phase} failed after {elapsed:.1}s (recorded)");
             Err(e)
         }
-        Ok(outcome) => record(
-            &mut db,
-            run_id,
-            phase,
-            kind_name,
-            &milestone.id,
-            &milestone.criteria,
-            params,
-            outcome,
-            elapsed,
-        ),
+        Ok(outcome) => {
+            let phase_items: Vec<String> = roadmap
+                .phase(phase)
+                .map(|p| p.items().iter().map(|i| i.id.to_string()).collect())
+                .unwrap_or_default();
+            let done = Finished {
+                run_id,
+                phase,
+                kind_name,
+                milestone_id: &milestone.id,
+                criteria: &milestone.criteria,
+                phase_items: &phase_items,
+                elapsed,
+            };
+            done.record(&mut db, params, outcome)
+        }
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn record(
-    db: &mut Db,
+/// A run that returned, about to be judged and recorded.
+struct Finished<'a> {
     run_id: i64,
-    phase: &str,
-    kind_name: &str,
-    milestone_id: &str,
-    criteria: &[Criterion],
-    mut params: serde_json::Value,
-    outcome: RunOutcome,
+    phase: &'a str,
+    kind_name: &'a str,
+    milestone_id: &'a str,
+    criteria: &'a [Criterion],
+    /// The ids a runner may mark done: the phase's own items.
+    phase_items: &'a [String],
     elapsed: f64,
-) -> Result<ExitCode> {
-    let results: Vec<_> = criteria.iter().map(|c| c.check(&outcome.metrics)).collect();
-    let passed = results.iter().all(|r| r.passed);
-    if !outcome.params.is_null() {
-        params["effective"] = redact_json(&outcome.params);
-    }
-    let models: Vec<NewModel> = outcome
-        .models
-        .iter()
-        .map(|m| NewModel {
-            name: m.name.clone(),
-            version: m.version.clone(),
-            path: m.path.canonicalize().unwrap_or_else(|_| m.path.clone()),
-        })
-        .collect();
-    let end = if passed {
-        RunEnd::Passed
-    } else {
-        RunEnd::Failed
-    };
-    db.finish_run(
-        run_id,
-        end,
-        &params,
-        &outcome.metrics,
-        &serde_json::to_value(&results)?,
-        (!passed).then_some("acceptance criteria not met"),
-        &models,
-        Some(milestone_id),
-    )?;
-    eprintln!();
-    for r in &results {
-        let actual = r
-            .actual
-            .map(|a| format!("{a:.4}"))
-            .unwrap_or_else(|| "missing".into());
-        eprintln!(
-            "  {} {}  (got {actual})",
-            if r.passed { "✓" } else { "✗" },
-            r.criterion
-        );
-    }
-    eprintln!(
-        "{kind_name} #{run_id} of {phase} {} in {elapsed:.1}s{}",
-        if passed { "PASSED" } else { "did not pass" },
-        if passed {
-            format!("; {milestone_id} is done")
-        } else {
-            String::new()
+}
+
+impl Finished<'_> {
+    fn record(
+        &self,
+        db: &mut Db,
+        mut params: serde_json::Value,
+        outcome: RunOutcome,
+    ) -> Result<ExitCode> {
+        let Finished {
+            run_id,
+            phase,
+            kind_name,
+            milestone_id,
+            elapsed,
+            ..
+        } = *self;
+        let results: Vec<_> = self
+            .criteria
+            .iter()
+            .map(|c| c.check(&outcome.metrics))
+            .collect();
+        let passed = results.iter().all(|r| r.passed);
+        if !outcome.params.is_null() {
+            params["effective"] = redact_json(&outcome.params);
         }
-    );
-    for m in &models {
+        let models: Vec<NewModel> = outcome
+            .models
+            .iter()
+            .map(|m| NewModel {
+                name: m.name.clone(),
+                version: m.version.clone(),
+                path: m.path.canonicalize().unwrap_or_else(|_| m.path.clone()),
+            })
+            .collect();
+        let end = if passed {
+            RunEnd::Passed
+        } else {
+            RunEnd::Failed
+        };
+        // A runner may only complete items of its own phase.
+        let mut completes: Vec<String> = outcome
+            .completes
+            .iter()
+            .filter(|id| self.phase_items.contains(id))
+            .cloned()
+            .collect();
+        if passed {
+            completes.push(milestone_id.to_string());
+        }
+        db.finish_run(
+            run_id,
+            &RunFinish {
+                end,
+                params: &params,
+                metrics: &outcome.metrics,
+                criteria: &serde_json::to_value(&results)?,
+                error: (!passed).then_some("acceptance criteria not met"),
+                models: &models,
+                milestone_item: Some(milestone_id),
+                completes: &completes,
+            },
+        )?;
+        eprintln!();
+        for r in &results {
+            let actual = r
+                .actual
+                .map(|a| format!("{a:.4}"))
+                .unwrap_or_else(|| "missing".into());
+            eprintln!(
+                "  {} {}  (got {actual})",
+                if r.passed { "✓" } else { "✗" },
+                r.criterion
+            );
+        }
+        for item in completes.iter().filter(|i| *i != milestone_id) {
+            eprintln!("  {item} is done (its check passed)");
+        }
         eprintln!(
-            "  model {} {} saved at {}",
-            m.name,
-            m.version,
-            m.path.display()
+            "{kind_name} #{run_id} of {phase} {} in {elapsed:.1}s{}",
+            if passed { "PASSED" } else { "did not pass" },
+            if passed {
+                format!("; {milestone_id} is done")
+            } else {
+                String::new()
+            }
         );
+        for m in &models {
+            eprintln!(
+                "  model {} {} saved at {}",
+                m.name,
+                m.version,
+                m.path.display()
+            );
+        }
+        Ok(ExitCode::SUCCESS)
     }
-    Ok(ExitCode::SUCCESS)
 }
 
 /// Criteria may only name declared metrics, so a metric a runner reports

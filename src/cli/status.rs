@@ -22,7 +22,9 @@ pub fn overview(g: &Globals) -> Result<()> {
     println!("  roadmap show PHASE            the phase's resources, milestone and criteria");
     println!("  roadmap start ID | done ID    track an item (ids: `roadmap show`)");
     println!("  roadmap log 1h30m ID          log study time");
-    println!("  roadmap run PHASE             run the phase's milestone (`--help` lists its flags)");
+    println!(
+        "  roadmap run PHASE             run the phase's milestone (`--help` lists its flags)"
+    );
     println!("  roadmap --help                every command");
     Ok(())
 }

@@ -31,7 +31,7 @@ mod progress;
 mod runs;
 
 pub use progress::{ItemState, Session, Status};
-pub use runs::{NewModel, Run, RunEnd};
+pub use runs::{NewModel, Run, RunEnd, RunFinish};
 
 pub struct Db {
     conn: Connection,
@@ -131,7 +131,6 @@ impl Db {
         tx.commit()?;
         Ok(())
     }
-
 }
 
 fn insert_event(

@@ -277,10 +277,13 @@ impl Db {
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
-
 }
 
-pub(super) fn current_status(tx: &rusqlite::Transaction<'_>, lid: i64, item: &str) -> Result<Status> {
+pub(super) fn current_status(
+    tx: &rusqlite::Transaction<'_>,
+    lid: i64,
+    item: &str,
+) -> Result<Status> {
     Ok(tx
         .query_row(
             "SELECT status FROM item_status WHERE learner_id = ?1 AND item_id = ?2",

@@ -47,6 +47,22 @@ impl RunEnd {
     }
 }
 
+/// How a run ended and everything recorded with it, in one transaction.
+#[derive(Debug, Clone, Copy)]
+pub struct RunFinish<'a> {
+    pub end: RunEnd,
+    pub params: &'a serde_json::Value,
+    pub metrics: &'a BTreeMap<String, f64>,
+    pub criteria: &'a serde_json::Value,
+    pub error: Option<&'a str>,
+    pub models: &'a [NewModel],
+    /// The milestone the run belongs to (its events name it).
+    pub milestone_item: Option<&'a str>,
+    /// Items the run completes: the milestone when it passed, and items whose
+    /// own checks passed (phase 6's requirements).
+    pub completes: &'a [String],
+}
+
 /// A model to register with a finished run.
 #[derive(Debug, Clone)]
 pub struct NewModel {
@@ -155,18 +171,17 @@ impl Db {
 
     /// Records how a run ended, its metrics and models; a passed run marks
     /// `milestone_item` done. All in one transaction.
-    #[allow(clippy::too_many_arguments)]
-    pub fn finish_run(
-        &mut self,
-        run_id: i64,
-        end: RunEnd,
-        params: &serde_json::Value,
-        metrics: &BTreeMap<String, f64>,
-        criteria: &serde_json::Value,
-        error: Option<&str>,
-        models: &[NewModel],
-        milestone_item: Option<&str>,
-    ) -> Result<()> {
+    pub fn finish_run(&mut self, run_id: i64, f: &RunFinish<'_>) -> Result<()> {
+        let RunFinish {
+            end,
+            params,
+            metrics,
+            criteria,
+            error,
+            models,
+            milestone_item,
+            completes,
+        } = *f;
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -209,17 +224,14 @@ impl Db {
             "run_finished",
             serde_json::json!({ "run_id": run_id, "status": end.as_str() }),
         )?;
-        if end == RunEnd::Passed {
-            if let Some(item) = milestone_item {
-                if current_status(&tx, lid, item)? != Status::Done {
-                    set_status_tx(
-                        &tx,
-                        lid,
-                        item,
-                        Status::Done,
-                        &format!("run {run_id} passed"),
-                    )?;
-                }
+        for item in completes {
+            if current_status(&tx, lid, item)? != Status::Done {
+                let why = if Some(item.as_str()) == milestone_item {
+                    format!("run {run_id} passed")
+                } else {
+                    format!("its check passed in run {run_id}")
+                };
+                set_status_tx(&tx, lid, item, Status::Done, &why)?;
             }
         }
         tx.commit()?;

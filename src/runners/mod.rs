@@ -52,6 +52,9 @@ pub struct RunOutcome {
     pub params: serde_json::Value,
     /// Models the run saved.
     pub models: Vec<ModelArtifact>,
+    /// Items of the phase whose own checks passed in this run (phase 6's
+    /// requirements), marked done by the tracker whatever the overall verdict.
+    pub completes: Vec<String>,
 }
 
 /// A milestone runner.

@@ -4,7 +4,6 @@
 //! an optional sleep, or fails on request. Tests point a milestone at it
 //! through a custom `roadmap.toml`; the shipped roadmap never uses it.
 
-
 use anyhow::{bail, Result};
 use clap::{ArgMatches, CommandFactory, Parser};
 

@@ -127,7 +127,7 @@ fn outcome(report: &VerifyReport, params: serde_json::Value) -> RunOutcome {
     RunOutcome {
         metrics: report.metrics(),
         params,
-        models: Vec::new(),
+        ..Default::default()
     }
 }
 

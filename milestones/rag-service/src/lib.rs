@@ -11,6 +11,8 @@
 //! * [`metrics`]: the Prometheus metrics, all bounded label sets.
 //! * [`queue`]: admission control for generation (429 + Retry-After).
 //! * [`requestlog`]: the durable per-request log and its retention.
+//! * [`validate`]: request-body rules, every problem reported at once.
+//! * [`workload`]: the scripted workload `roadmap run phase6` drives.
 
 pub mod batcher;
 pub mod config;
@@ -18,6 +20,7 @@ pub mod metrics;
 pub mod queue;
 pub mod requestlog;
 pub mod validate;
+pub mod workload;
 
 /// What can go wrong in the service outside a request.
 #[derive(Debug, thiserror::Error)]

@@ -98,9 +98,13 @@ struct VerifyArgs {
 }
 /// `--c`: a positive number or `inf`, checked before the run is recorded.
 fn positive_c(s: &str) -> Result<f64, String> {
-    let c: f64 = s.parse().map_err(|e| format!("`{s}` is not a number: {e}"))?;
+    let c: f64 = s
+        .parse()
+        .map_err(|e| format!("`{s}` is not a number: {e}"))?;
     if c.is_nan() || c <= 0.0 {
-        return Err(format!("must be a positive number or `inf` (no penalty), got {s}"));
+        return Err(format!(
+            "must be a positive number or `inf` (no penalty), got {s}"
+        ));
     }
     Ok(c)
 }
@@ -183,6 +187,7 @@ impl Runner for LogReg {
                 version: FORMAT.to_string(),
                 path: model_path,
             }],
+            completes: Vec::new(),
         })
     }
 
@@ -234,7 +239,7 @@ impl Runner for LogReg {
         Ok(RunOutcome {
             metrics,
             params: json!({ "predictions": args.predictions, "n_test": test.len() }),
-            models: Vec::new(),
+            ..Default::default()
         })
     }
 }
@@ -318,10 +323,12 @@ mod tests {
             .collect::<Vec<_>>()
             .join("\n");
         std::fs::write(&preds, text).unwrap();
-        let out = verify_with(&LogReg, &ctx(dir.path()),
-                &os(&["--predictions", preds.to_str().unwrap()]),
-            )
-            .unwrap();
+        let out = verify_with(
+            &LogReg,
+            &ctx(dir.path()),
+            &os(&["--predictions", preds.to_str().unwrap()]),
+        )
+        .unwrap();
         assert!(
             out.metrics["accuracy"] >= 0.95 && out.metrics["roc_auc"] >= 0.98,
             "{:?}",
@@ -335,10 +342,12 @@ mod tests {
         let f = dir.path().join("p.csv");
         let check = |content: &str, expect: &str| {
             std::fs::write(&f, content).unwrap();
-            let e = verify_with(&LogReg, &ctx(dir.path()),
-                    &os(&["--predictions", f.to_str().unwrap()]),
-                )
-                .unwrap_err();
+            let e = verify_with(
+                &LogReg,
+                &ctx(dir.path()),
+                &os(&["--predictions", f.to_str().unwrap()]),
+            )
+            .unwrap_err();
             assert!(format!("{e:#}").contains(expect), "{e:#} lacks {expect}");
         };
         check(
@@ -355,40 +364,45 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let csv_path = dir.path().join("d.csv");
         std::fs::write(&csv_path, "a,b,label\n1,2,0\n3,x,1\n").unwrap();
-        let e = run_with(&LogReg, &ctx(dir.path()),
-                &os(&["--data", csv_path.to_str().unwrap(), "--target", "label"]),
-            )
-            .unwrap_err();
+        let e = run_with(
+            &LogReg,
+            &ctx(dir.path()),
+            &os(&["--data", csv_path.to_str().unwrap(), "--target", "label"]),
+        )
+        .unwrap_err();
         assert!(format!("{e:#}").contains("line 3, column `b`"), "{e:#}");
-        let e = run_with(&LogReg, &ctx(dir.path()),
-                &os(&["--data", csv_path.to_str().unwrap()]),
-            )
-            .unwrap_err();
+        let e = run_with(
+            &LogReg,
+            &ctx(dir.path()),
+            &os(&["--data", csv_path.to_str().unwrap()]),
+        )
+        .unwrap_err();
         assert!(format!("{e:#}").contains("`target` not found"), "{e:#}");
 
         let model_path = dir.path().join("saved.json");
-        let out = run_with(&LogReg, &ctx(dir.path()),
-                &os(&[
-                    "--solver",
-                    "gd",
-                    "--epochs",
-                    "300",
-                    "--lr",
-                    "0.5",
-                    "--cv",
-                    "3",
-                    "--json",
-                    "--save-model",
-                ])
-                .into_iter()
-                .chain([model_path.clone().into_os_string()])
-                .collect::<Vec<_>>(),
-            )
-            .unwrap();
+        let out = run_with(
+            &LogReg,
+            &ctx(dir.path()),
+            &os(&[
+                "--solver",
+                "gd",
+                "--epochs",
+                "300",
+                "--lr",
+                "0.5",
+                "--cv",
+                "3",
+                "--json",
+                "--save-model",
+            ])
+            .into_iter()
+            .chain([model_path.clone().into_os_string()])
+            .collect::<Vec<_>>(),
+        )
+        .unwrap();
         assert!(out.metrics.contains_key("cv_accuracy_mean"));
         assert!(SavedModel::load(&model_path).unwrap().solver == "gd");
-        let e = run_with(&LogReg, &ctx(dir.path()), &os(&["--cv", "1000"]))
-            .unwrap_err();
+        let e = run_with(&LogReg, &ctx(dir.path()), &os(&["--cv", "1000"])).unwrap_err();
         assert!(format!("{e:#}").contains("only 455"), "{e:#}");
     }
 }

@@ -58,7 +58,14 @@ fn metrics_table(rows: &[&Row], reference: &[f64]) -> Table {
 pub(super) fn report_table(report: &BinaryReport) -> Table {
     let mut t = Table::new();
     t.load_preset(UTF8_FULL_CONDENSED);
-    t.set_header(["accuracy", "precision", "recall", "F1", "ROC AUC", "log-loss"]);
+    t.set_header([
+        "accuracy",
+        "precision",
+        "recall",
+        "F1",
+        "ROC AUC",
+        "log-loss",
+    ]);
     t.add_row([
         format!("{:.4}", report.accuracy),
         format!("{:.4}", report.precision),

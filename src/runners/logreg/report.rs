@@ -83,10 +83,9 @@ pub(super) fn json_output(f: &Fits, args: &RunArgs, artifacts: &[PathBuf]) -> Va
     for (name, v) in f.primary.report.metric_pairs() {
         metrics_obj.insert(name.to_string(), json!(v));
     }
-    let cv = f
-        .cv
-        .as_ref()
-        .map(|reports| json!({ "folds": reports.len(), "per_fold": reports }));
+    let cv =
+        f.cv.as_ref()
+            .map(|reports| json!({ "folds": reports.len(), "per_fold": reports }));
     json!({
         "model": "roadmap-logreg",
         "solver": f.primary_model.solver.short_name(),
