@@ -11,6 +11,7 @@ use crate::db::Db;
 use crate::roadmap::Roadmap;
 use crate::runners::RunContext;
 
+mod ab;
 mod assets;
 mod cohort;
 mod completions;
@@ -110,6 +111,8 @@ pub enum Command {
     Rag(rag::Args),
     /// Serve the phase-2 sentiment model over HTTP (phase 3): predict, batch, health, metrics, docs
     Serve(serve::Args),
+    /// A/B experiments on the RAG service: assign users, run statistics
+    Ab(ab::Args),
     /// Print a shell completion script
     Completions(completions::Args),
 }
@@ -316,6 +319,7 @@ pub fn main() -> ExitCode {
         Command::Predict(a) => predict::run(a, &g).map(|()| ExitCode::SUCCESS),
         Command::Rag(a) => rag::run(a, &g).map(|()| ExitCode::SUCCESS),
         Command::Serve(a) => serve::run(a, &g),
+        Command::Ab(a) => ab::run(a, &g),
         Command::Completions(a) => completions::run(a, &g),
     };
     match result {
