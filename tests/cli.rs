@@ -573,7 +573,11 @@ fn no_secret_reaches_the_database_reports_or_errors() {
     assert!(report.contains("alice@127.0.0.1"), "{report}");
     let files = all_bytes_under(env.dir.path());
     for secret in [PW, KEY] {
-        for (what, text) in [("stderr", &*stderr), ("stdout", &*stdout), ("report", &*report)] {
+        for (what, text) in [
+            ("stderr", &*stderr),
+            ("stdout", &*stdout),
+            ("report", &*report),
+        ] {
             assert!(!text.contains(secret), "{secret} in {what}: {text}");
         }
         assert!(
@@ -622,7 +626,9 @@ fn a_broken_config_file_is_an_error_naming_file_and_line() {
         .args(["log", "1h", "phase1.milestone"])
         .assert()
         .failure()
-        .stderr(predicate::str::contains("config.toml:2:1").and(predicate::str::contains("lerner")));
+        .stderr(
+            predicate::str::contains("config.toml:2:1").and(predicate::str::contains("lerner")),
+        );
     std::fs::write(&config, "learner = \"ana\n").unwrap();
     env.cmd()
         .env_remove("ROADMAP_LEARNER")
@@ -631,12 +637,14 @@ fn a_broken_config_file_is_an_error_naming_file_and_line() {
         .assert()
         .failure()
         .stderr(predicate::str::contains("config.toml:1:"));
-    assert!(!env.db().exists() || {
-        let n: i64 = sqlite(&env.db())
-            .query_row("SELECT COUNT(*) FROM study_sessions", [], |r| r.get(0))
-            .unwrap();
-        n == 0
-    });
+    assert!(
+        !env.db().exists() || {
+            let n: i64 = sqlite(&env.db())
+                .query_row("SELECT COUNT(*) FROM study_sessions", [], |r| r.get(0))
+                .unwrap();
+            n == 0
+        }
+    );
     std::fs::write(&config, "learner = \"ana\"\n").unwrap();
     env.cmd()
         .env_remove("ROADMAP_LEARNER")
@@ -658,7 +666,10 @@ fn corrupt_json_in_the_database_names_the_row() {
         .assert()
         .success();
     sqlite(&env.db())
-        .execute("UPDATE runs SET metrics = '{\"score\": 0.9' WHERE id = 1", [])
+        .execute(
+            "UPDATE runs SET metrics = '{\"score\": 0.9' WHERE id = 1",
+            [],
+        )
         .unwrap();
     env.selftest()
         .args(["report", "--format", "json"])
