@@ -21,6 +21,7 @@ mod history;
 mod llm;
 mod log;
 mod mark;
+mod monitor;
 mod note;
 mod predict;
 pub mod rag;
@@ -29,6 +30,7 @@ mod run;
 mod serve;
 mod show;
 mod status;
+mod validate;
 mod verify;
 
 #[derive(Debug, Parser)]
@@ -111,6 +113,10 @@ pub enum Command {
     Rag(rag::Args),
     /// Serve the phase-2 sentiment model over HTTP (phase 3): predict, batch, health, metrics, docs
     Serve(serve::Args),
+    /// Check a CSV file against a schema (pandera-style lazy validation), or infer a schema
+    Validate(validate::Args),
+    /// Data drift between a reference and a current dataset (Evidently-style tests)
+    Monitor(monitor::Args),
     /// A/B experiments on the RAG service: assign users, run statistics
     Ab(ab::Args),
     /// Print a shell completion script
@@ -319,6 +325,8 @@ pub fn main() -> ExitCode {
         Command::Predict(a) => predict::run(a, &g).map(|()| ExitCode::SUCCESS),
         Command::Rag(a) => rag::run(a, &g).map(|()| ExitCode::SUCCESS),
         Command::Serve(a) => serve::run(a, &g),
+        Command::Validate(a) => validate::run(a, &g),
+        Command::Monitor(a) => monitor::run(a, &g),
         Command::Ab(a) => ab::run(a, &g),
         Command::Completions(a) => completions::run(a, &g),
     };
