@@ -121,7 +121,9 @@ fn key_value_pattern() -> &'static Regex {
 
 fn bearer_pattern() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| Regex::new(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=\-]+").expect("static pattern"))
+    RE.get_or_init(|| {
+        Regex::new(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=\-]+").expect("static pattern")
+    })
 }
 
 /// Values of environment variables whose names look secret, longest first so
@@ -178,7 +180,10 @@ pub fn redact_args<S: AsRef<str>>(args: &[S]) -> Vec<String> {
         if let Some(flag) = a.strip_prefix("--").or_else(|| a.strip_prefix('-')) {
             match flag.split_once('=') {
                 Some((name, _)) if is_secret_name(name) => {
-                    out.push(format!("{}={REDACTED}", &a[..a.len() - flag.len() + name.len()]));
+                    out.push(format!(
+                        "{}={REDACTED}",
+                        &a[..a.len() - flag.len() + name.len()]
+                    ));
                     continue;
                 }
                 None if is_secret_name(flag) => {
@@ -282,10 +287,24 @@ mod tests {
 
     #[test]
     fn secret_names() {
-        for s in ["--api-key", "OPENAI_API_KEY", "PGPASSWORD", "x-api-key", "hf_token", "authorization"] {
+        for s in [
+            "--api-key",
+            "OPENAI_API_KEY",
+            "PGPASSWORD",
+            "x-api-key",
+            "hf_token",
+            "authorization",
+        ] {
             assert!(is_secret_name(s), "{s}");
         }
-        for s in ["--k", "max_tokens", "tokenizer", "--store", "generated_tokens", "monkey"] {
+        for s in [
+            "--k",
+            "max_tokens",
+            "tokenizer",
+            "--store",
+            "generated_tokens",
+            "monkey",
+        ] {
             assert!(!is_secret_name(s), "{s}");
         }
     }
