@@ -92,7 +92,7 @@ pub enum ApiError {
     Http(StatusCode, String),
     /// A status with a message and extra response headers (`Retry-After`,
     /// `WWW-Authenticate`).
-    HttpWithHeaders(StatusCode, String, HeaderMap),
+    HttpWithHeaders(StatusCode, String, Box<HeaderMap>),
 }
 
 impl ApiError {
@@ -106,7 +106,7 @@ impl ApiError {
             ApiError::Http(status, detail) => {
                 let mut headers = HeaderMap::new();
                 headers.insert(name, value);
-                ApiError::HttpWithHeaders(status, detail, headers)
+                ApiError::HttpWithHeaders(status, detail, Box::new(headers))
             }
             ApiError::HttpWithHeaders(status, detail, mut headers) => {
                 headers.insert(name, value);
@@ -137,7 +137,7 @@ impl IntoResponse for ApiError {
                 (status, Json(HttpErrorBody { detail })).into_response()
             }
             ApiError::HttpWithHeaders(status, detail, headers) => {
-                (status, headers, Json(HttpErrorBody { detail })).into_response()
+                (status, *headers, Json(HttpErrorBody { detail })).into_response()
             }
         }
     }

@@ -386,6 +386,7 @@ async fn generate(
 }
 
 /// The answer body from a generation.
+#[allow(clippy::too_many_arguments)]
 fn ask_response(
     g: &Generated,
     generator: &str,
