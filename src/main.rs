@@ -7,6 +7,7 @@
 mod cli;
 mod db;
 mod flags;
+mod knowledge;
 mod progress;
 mod resolve;
 mod roadmap;
