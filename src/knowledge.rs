@@ -123,7 +123,7 @@ pub fn documents(roadmap: &Roadmap) -> Vec<MemoryDoc> {
         if let Some(m) = &phase.milestone {
             let _ = write!(
                 t,
-                "\n\nIn phase {n} you build the milestone project \"{}\".",
+                "\n\nThe milestone of phase {n} is \"{}\".",
                 bare(&m.title)
             );
         }
