@@ -13,10 +13,12 @@ use crate::runners::RunContext;
 
 mod ab;
 mod assets;
+mod audit;
 mod cohort;
 mod completions;
 mod data;
 mod embed;
+mod explain;
 mod history;
 mod llm;
 mod log;
@@ -119,6 +121,10 @@ pub enum Command {
     Monitor(monitor::Args),
     /// A/B experiments on the RAG service: assign users, run statistics
     Ab(ab::Args),
+    /// Bias audit: train the tabular model, fairness metrics (fairlearn), text counterfactuals
+    Audit(audit::Args),
+    /// SHAP explanations of the audit's model (linear, KernelSHAP, exact) or of a text's sentiment
+    Explain(explain::Args),
     /// Print a shell completion script
     Completions(completions::Args),
 }
@@ -328,6 +334,8 @@ pub fn main() -> ExitCode {
         Command::Validate(a) => validate::run(a, &g),
         Command::Monitor(a) => monitor::run(a, &g),
         Command::Ab(a) => ab::run(a, &g),
+        Command::Audit(a) => audit::run(a, &g),
+        Command::Explain(a) => explain::run(a, &g),
         Command::Completions(a) => completions::run(a, &g),
     };
     match result {
