@@ -40,6 +40,9 @@ pub fn run(roadmap: Roadmap, db: Db, learner: String, launcher: Launcher) -> Res
 }
 
 fn event_loop(terminal: &mut ratatui::DefaultTerminal, app: &mut App, theme: &Theme) -> Result<()> {
+    // Changes made elsewhere (the CLI in another terminal) show up within this.
+    const RELOAD_EVERY: Duration = Duration::from_secs(5);
+    let mut last_reload = std::time::Instant::now();
     while !app.quit {
         terminal.draw(|f| ui::draw(f, app, theme))?;
         // Short polls keep a streaming run's pane and progress bar moving.
@@ -53,6 +56,10 @@ fn event_loop(terminal: &mut ratatui::DefaultTerminal, app: &mut App, theme: &Th
         }
         app.today = progress::today();
         app.tick();
+        if last_reload.elapsed() >= RELOAD_EVERY {
+            app.reload();
+            last_reload = std::time::Instant::now();
+        }
     }
     Ok(())
 }
