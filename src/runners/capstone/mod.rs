@@ -111,7 +111,7 @@ pub struct Args {
     /// identical, a negative control in which no winner may be found
     #[arg(long, value_name = "K", default_value_t = 5, value_parser = crate::flags::count_in(1..=50))]
     ab_treatment_k: usize,
-    /// Service: local-LLM asks fired at once past the generation queue (1 slot + 2 places); 0 runs
+    /// Service: local-LLM asks fired at once past the generation queue (1 slot + 1 place); 0 runs
     /// the workload without the burst and without loading the local LLM
     #[arg(long, value_name = "N", default_value_t = 8, value_parser = crate::flags::count_in(0..=64))]
     service_burst: usize,
