@@ -15,6 +15,10 @@
 //! * [`api`]: request and response bodies and their validation.
 //! * [`batcher`]: adaptive batching of query embeddings.
 //! * [`config`]: the one TOML file, environment overrides, validation.
+//! * [`experiment_log`]: an experiment's users and outcomes read back from
+//!   the request log; replays written into it in one transaction.
+//! * [`features`]: the request log's drift features per time window, and
+//!   their drift (reference vs current window).
 //! * [`metrics`]: the Prometheus metrics, all bounded label sets.
 //! * [`queue`]: admission control for generation (429 + Retry-After).
 //! * [`requestlog`]: the durable per-request log and its retention.
@@ -25,6 +29,8 @@ pub mod api;
 pub mod batcher;
 pub mod config;
 pub mod documents;
+pub mod experiment_log;
+pub mod features;
 pub mod metrics;
 pub mod queue;
 pub mod requestlog;

@@ -1,7 +1,7 @@
-//! `roadmap monitor`: drift between a reference and a current dataset (the
-//! Evidently DataDriftPreset equivalent), per column with the test Evidently
-//! would choose, every statistic reported; a terminal table, JSON, or a small
-//! self-contained HTML report.
+//! `roadmap monitor drift`: drift between a reference and a current CSV
+//! dataset (the Evidently DataDriftPreset equivalent), per column with the
+//! test Evidently would choose, every statistic reported; a terminal table,
+//! JSON, or a small self-contained HTML report.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -10,22 +10,8 @@ use anyhow::{Context, Result};
 use roadmap_quality::drift::parse_stattest_arg;
 use roadmap_quality::{drift_csv, DriftOptions, Schema};
 
-use super::Globals;
-
 #[derive(Debug, clap::Args)]
-pub struct Args {
-    #[command(subcommand)]
-    cmd: Cmd,
-}
-
-#[derive(Debug, clap::Subcommand)]
-enum Cmd {
-    /// Drift of every column of CURRENT against REFERENCE (CSV files with a header row)
-    Drift(DriftArgs),
-}
-
-#[derive(Debug, clap::Args)]
-struct DriftArgs {
+pub struct DriftArgs {
     /// The reference data (what "normal" looks like)
     #[arg(long, value_name = "REF.csv")]
     reference: PathBuf,
@@ -50,13 +36,7 @@ struct DriftArgs {
     html: Option<PathBuf>,
 }
 
-pub fn run(args: Args, _g: &Globals) -> Result<ExitCode> {
-    match args.cmd {
-        Cmd::Drift(a) => drift(a),
-    }
-}
-
-fn drift(a: DriftArgs) -> Result<ExitCode> {
+pub fn run(a: DriftArgs) -> Result<ExitCode> {
     if !(a.drift_share > 0.0 && a.drift_share <= 1.0) {
         anyhow::bail!("--drift-share must be in (0, 1], got {}", a.drift_share);
     }
