@@ -93,7 +93,7 @@ fn metric(m: &Value, name: &str) -> f64 {
 }
 
 #[test]
-fn audit_quality_and_ab_pass_and_mark_their_items() {
+fn service_audit_quality_and_ab_pass_and_mark_their_items() {
     let env = Env::new();
     let out = env
         .cmd()
@@ -101,12 +101,14 @@ fn audit_quality_and_ab_pass_and_mark_their_items() {
             "run",
             "phase6",
             "--parts",
-            "audit,quality,ab",
+            "service,audit,quality,ab",
             "--json",
             "--bootstrap",
             "50",
             "--ab-users",
             "1000",
+            "--service-burst",
+            "0",
         ])
         .output()
         .unwrap();
@@ -114,18 +116,19 @@ fn audit_quality_and_ab_pass_and_mark_their_items() {
     assert!(out.status.success(), "{stderr}");
     let v: Value = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("stdout is not one JSON object ({e}); stderr: {stderr}"));
-    for p in ["audit", "quality", "ab"] {
+    for p in ["service", "audit", "quality", "ab"] {
         assert_eq!(part(&v, p)["status"], "passed", "{p}: {}", part(&v, p));
     }
-    for p in ["service", "deploy"] {
-        assert_eq!(part(&v, p)["status"], "skipped");
-        assert!(part(&v, p)["reason"]
-            .as_str()
-            .unwrap()
-            .contains("not selected"));
-    }
+    assert_eq!(part(&v, "deploy")["status"], "skipped");
+    assert!(part(&v, "deploy")["reason"]
+        .as_str()
+        .unwrap()
+        .contains("not selected"));
     // Every check was streamed on stderr as it was decided.
     for c in [
+        "✓ service.ingest_with_one_bad_document:",
+        "✓ service.validation:",
+        "✓ service.metrics_count_requests:",
         "✓ audit.model:",
         "✓ audit.sex:",
         "✓ audit.race:",
@@ -143,13 +146,20 @@ fn audit_quality_and_ab_pass_and_mark_their_items() {
 
     let runs = env.runs();
     assert_eq!(runs.len(), 1);
-    // The milestone needs all five parts: three passing is not enough.
+    // The milestone needs all five parts: four passing is not enough.
     let (status, m) = &runs[0];
     assert_eq!(status, "failed");
-    assert_eq!(metric(m, "parts_passed"), 3.0);
-    assert_eq!(metric(m, "parts_skipped"), 2.0);
+    assert_eq!(metric(m, "parts_passed"), 4.0);
+    assert_eq!(metric(m, "parts_skipped"), 1.0);
     assert_eq!(metric(m, "checks_failed"), 0.0);
-    assert_eq!(metric(m, "checks_passed"), 11.0);
+    assert!(metric(m, "checks_passed") >= 15.0);
+    // Service: the workload's figures, no burst asked for (so no 429 count).
+    assert_eq!(metric(m, "service_error_ratio"), 0.0);
+    assert!(metric(m, "service_search_p95_ms") >= metric(m, "service_search_p50_ms"));
+    assert!(metric(m, "service_ask_p50_ms") > 0.0);
+    assert_eq!(metric(m, "service_ingest_rejected"), 1.0);
+    assert!(metric(m, "service_validation_rejected") >= 1.0);
+    assert!(m.get("service_burst_429").is_none(), "{m}");
     // Audit: Adult's model is known to fail the four-fifths rule on sex.
     assert!(metric(m, "audit_test_accuracy") > 0.83);
     let dpd = metric(m, "audit_sex_dpd");
@@ -172,17 +182,14 @@ fn audit_quality_and_ab_pass_and_mark_their_items() {
     assert_eq!(metric(m, "ab_users"), 1000.0);
 
     for item in [
+        "phase6.monitoring-logging",
         "phase6.bias-audit-shap",
         "phase6.data-validation",
         "phase6.ab-testing",
     ] {
         assert_eq!(env.item_status(item), "done", "{item}");
     }
-    for item in [
-        "phase6.monitoring-logging",
-        "phase6.containerize-deploy",
-        "phase6.milestone",
-    ] {
+    for item in ["phase6.containerize-deploy", "phase6.milestone"] {
         assert_ne!(env.item_status(item), "done", "{item}");
     }
 }

@@ -2,10 +2,10 @@
 //!
 //! First the Docker engine is asked for its version (`docker version`, bounded
 //! in time). Without an answer the part is skipped, saying what was tried and
-//! what came back. With an engine it is still skipped while this build has no
-//! RAG HTTP service: the deployment check runs the service's workload against
-//! the container, and there is no service image to build without it
-//! (`.ci/deploy-e2e` checks the images and the stack from a source checkout).
+//! what came back. With an engine it is still skipped: building the images and
+//! driving the workload against the container from the runner is not written
+//! yet (`.ci/deploy-e2e` builds and checks the images and the stack from a
+//! source checkout), and a skipped part never counts as passed.
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -27,8 +27,8 @@ pub fn run(_s: &Settings, rep: &mut Reporter) -> Result<Ran> {
              to check the deployment"
         ))),
         Ok(version) => Ok(Ran::Skipped(format!(
-            "a Docker engine answers (server {version}), but this build of roadmap has no RAG HTTP \
-             service to containerize and drive; `.ci/deploy-e2e` checks the images from a source checkout"
+            "a Docker engine answers (server {version}), but this version of the runner does not build \
+             and drive the containers yet; `.ci/deploy-e2e` checks the images and the stack from a source checkout"
         ))),
     }
 }

@@ -111,6 +111,10 @@ pub struct Args {
     /// identical, a negative control in which no winner may be found
     #[arg(long, value_name = "K", default_value_t = 5, value_parser = crate::flags::count_in(1..=50))]
     ab_treatment_k: usize,
+    /// Service: local-LLM asks fired at once past the generation queue (1 slot + 1 place); 0 runs
+    /// the workload without the burst and without loading the local LLM
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = crate::flags::count_in(0..=64))]
+    service_burst: usize,
     /// Seed of the A/B replay and of the audit's bootstrap
     #[arg(long, default_value_t = 42)]
     seed: u64,
@@ -169,6 +173,7 @@ pub struct Settings {
     pub bootstrap: usize,
     pub ab_users: usize,
     pub ab_treatment_k: usize,
+    pub service_burst: usize,
     pub seed: u64,
     pub json: bool,
 }
@@ -382,6 +387,7 @@ impl Runner for Capstone {
             bootstrap: a.bootstrap,
             ab_users: a.ab_users,
             ab_treatment_k: a.ab_treatment_k,
+            service_burst: a.service_burst,
             seed: a.seed,
             json: a.json,
         };
@@ -422,6 +428,7 @@ impl Runner for Capstone {
             "bootstrap": a.bootstrap,
             "ab_users": a.ab_users,
             "ab_treatment_k": a.ab_treatment_k,
+            "service_burst": a.service_burst,
             "seed": a.seed,
             "details": reports.iter().map(|r| (r.part.as_str(), r.details.clone())).collect::<BTreeMap<_, _>>(),
         });
@@ -464,20 +471,33 @@ mod tests {
             cache_dir: shared_test_cache(),
             latest_models: Default::default(),
         };
-        let args: Vec<std::ffi::OsString> = ["--json", "--bootstrap", "0", "--ab-users", "1000"]
-            .iter()
-            .map(Into::into)
-            .collect();
+        let args: Vec<std::ffi::OsString> = [
+            "--json",
+            "--bootstrap",
+            "0",
+            "--ab-users",
+            "1000",
+            "--service-burst",
+            "0",
+        ]
+        .iter()
+        .map(Into::into)
+        .collect();
         let out = crate::runners::run_with(&Capstone, &ctx, &args).unwrap();
         let emitted: std::collections::BTreeSet<&str> =
             out.metrics.keys().map(String::as_str).collect();
-        // Service and deploy are skipped in this build (no service to start), so
-        // they declare nothing; every other part emits every one of its metrics.
-        let declared: std::collections::BTreeSet<&str> = all_metrics().iter().copied().collect();
+        // Deploy declares nothing; without a burst (no local LLM in the test
+        // cache) the service has no 429 count to report; every other metric is emitted.
+        let declared: std::collections::BTreeSet<&str> = all_metrics()
+            .iter()
+            .copied()
+            .filter(|m| *m != "service_burst_429")
+            .collect();
         assert_eq!(emitted, declared);
         assert_eq!(
             out.completes,
             [
+                "phase6.monitoring-logging",
                 "phase6.data-validation",
                 "phase6.ab-testing",
                 "phase6.bias-audit-shap"
@@ -491,6 +511,7 @@ mod tests {
             "failure_cases.csv",
             "drift.html",
             "ab_report.json",
+            "service.sqlite",
         ] {
             assert!(dir.path().join(f).is_file(), "{f} missing");
         }
@@ -505,6 +526,7 @@ mod tests {
             bootstrap: 0,
             ab_users: 1000,
             ab_treatment_k: 5,
+            service_burst: 0,
             seed: 1,
             json: true,
         };
