@@ -297,6 +297,41 @@ pub fn for_learner(
     ))
 }
 
+/// Study time of one calendar week (Monday to Sunday).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Week {
+    /// The Monday that starts the week.
+    pub start: NaiveDate,
+    pub minutes: i64,
+}
+
+/// Minutes logged per week over the `weeks` weeks ending with the one that
+/// holds `today`, oldest first (the TUI's chart and the dashboard's).
+/// Sessions outside the window are ignored; an empty week is 0.
+pub fn weekly_minutes(sessions: &[Session], today: NaiveDate, weeks: usize) -> Vec<Week> {
+    use chrono::Datelike;
+    let this_monday = today - Days::new(u64::from(today.weekday().num_days_from_monday()));
+    let mut out: Vec<Week> = (0..weeks)
+        .rev()
+        .map(|i| Week {
+            start: this_monday - Days::new(7 * i as u64),
+            minutes: 0,
+        })
+        .collect();
+    for s in sessions {
+        let Ok(date) = s.date.parse::<NaiveDate>() else {
+            continue;
+        };
+        if let Some(w) = out
+            .iter_mut()
+            .find(|w| date >= w.start && date < w.start + Days::new(7))
+        {
+            w.minutes += s.minutes;
+        }
+    }
+    out
+}
+
 pub fn today() -> NaiveDate {
     chrono::Local::now().date_naive()
 }
@@ -315,6 +350,31 @@ mod tests {
         assert!(parse_duration("0m").is_err());
         assert!(parse_duration("abc").is_err());
         assert!(parse_duration("25h").is_err());
+    }
+
+    #[test]
+    fn weeks_start_on_monday_and_end_with_this_week() {
+        let session = |date: &str, minutes| Session {
+            item_id: "x".into(),
+            date: date.into(),
+            minutes,
+            note: None,
+        };
+        // 2026-03-04 is a Wednesday; its week starts on Monday 2026-03-02.
+        let today = NaiveDate::from_ymd_opt(2026, 3, 4).unwrap();
+        let sessions = [
+            session("2026-03-02", 30),
+            session("2026-03-01", 45), // the Sunday before: previous week
+            session("2026-03-04", 15),
+            session("2025-01-01", 600), // outside the window
+        ];
+        let w = weekly_minutes(&sessions, today, 3);
+        assert_eq!(w.len(), 3);
+        assert_eq!(w[2].start.to_string(), "2026-03-02");
+        assert_eq!(w[2].minutes, 45);
+        assert_eq!(w[1].start.to_string(), "2026-02-23");
+        assert_eq!(w[1].minutes, 45);
+        assert_eq!(w[0].minutes, 0);
     }
 
     #[test]

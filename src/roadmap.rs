@@ -74,6 +74,10 @@ pub struct Resource {
     pub title: String,
     pub provider: String,
     pub kind: ResourceKind,
+    /// What the item is and what it is for, in a sentence or two (optional;
+    /// the built-in knowledge base of `roadmap rag` answers from it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub about: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -99,6 +103,10 @@ pub struct Milestone {
 pub struct Requirement {
     pub id: String,
     pub title: String,
+    /// What the item is and what it is for, in a sentence or two (optional;
+    /// the built-in knowledge base of `roadmap rag` answers from it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub about: Option<String>,
 }
 
 /// One acceptance threshold: `metric op value`.
@@ -371,6 +379,7 @@ impl Roadmap {
                     title: r.title,
                     provider: r.provider,
                     kind: r.kind,
+                    about: r.about,
                 });
             }
             let mut requirements = Vec::new();
@@ -378,6 +387,7 @@ impl Roadmap {
                 requirements.push(Requirement {
                     id: claim(&r.id)?,
                     title: r.title,
+                    about: r.about,
                 });
             }
             let milestone = match p.milestone {
@@ -566,6 +576,7 @@ struct RawResource {
     title: String,
     provider: String,
     kind: ResourceKind,
+    about: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -584,6 +595,7 @@ struct RawMilestone {
 struct RawRequirement {
     id: Spanned<String>,
     title: String,
+    about: Option<String>,
 }
 
 #[cfg(test)]

@@ -1,12 +1,13 @@
-//! `roadmap log DURATION ITEM`: record a study session.
+//! `roadmap log DURATION ITEM`: record a study session (parsing and checks:
+//! [`crate::tracker::log_session`], shared with the TUI's log form).
 
 use std::process::ExitCode;
 
-use anyhow::{anyhow, Result};
-use chrono::NaiveDate;
+use anyhow::Result;
 
-use super::{check_id, Globals};
-use crate::progress::{self, parse_duration};
+use super::Globals;
+use crate::progress;
+use crate::tracker::{self, SessionInput};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -23,30 +24,21 @@ pub struct Args {
 }
 
 pub fn run(args: Args, g: &Globals) -> Result<ExitCode> {
-    let minutes = parse_duration(&args.duration).map_err(|e| anyhow!(e))?;
     let roadmap = g.roadmap()?;
-    check_id(&roadmap, &args.item)?;
-    let date = match &args.date {
-        None => progress::today(),
-        Some(d) => NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| {
-            anyhow!("--date `{d}` is not a date: use YYYY-MM-DD, for example 2026-03-01")
-        })?,
-    };
-    if date > progress::today() {
-        return Err(anyhow!("--date {date} is in the future"));
+    let session = SessionInput {
+        duration: &args.duration,
+        item: &args.item,
+        date: args.date.as_deref(),
+        note: args.note.as_deref(),
     }
+    .check(&roadmap, progress::today())?;
     let mut db = g.open_db()?;
-    db.log_session(
-        &g.learner()?,
-        &args.item,
-        date,
-        minutes,
-        args.note.as_deref(),
-    )?;
+    tracker::log_session(&mut db, &g.learner()?, &session)?;
     println!(
-        "logged {} on {} for {date}",
-        progress::hours(minutes),
-        args.item
+        "logged {} on {} for {}",
+        progress::hours(session.minutes),
+        args.item,
+        session.date
     );
     Ok(ExitCode::SUCCESS)
 }

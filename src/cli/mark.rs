@@ -1,15 +1,17 @@
 //! `roadmap start|done|skip|reset ITEM`: change an item's status.
 //!
 //! The four share one file because they are one operation with a different
-//! target status; each change is logged in the events table.
+//! target status; each change is logged in the events table. The change
+//! itself is [`crate::tracker`]'s, shared with the TUI.
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
 
 use anyhow::{bail, Result};
 
-use super::{check_id, Globals};
+use super::Globals;
 use crate::db::Status;
+use crate::tracker;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -26,35 +28,18 @@ pub struct ResetArgs {
     yes: bool,
 }
 
-fn item_only(g: &Globals, id: &str) -> Result<()> {
-    let roadmap = g.roadmap()?;
-    check_id(&roadmap, id)?;
-    if roadmap.phase(id).is_some() {
-        let items: Vec<_> = roadmap
-            .phase(id)
-            .unwrap()
-            .items()
-            .iter()
-            .map(|i| i.id.to_string())
-            .collect();
-        bail!(
-            "`{id}` is a phase; mark one of its items instead: {}",
-            items.join(", ")
-        );
-    }
-    Ok(())
-}
-
 pub fn run(args: Args, status: Status, g: &Globals) -> Result<ExitCode> {
-    item_only(g, &args.item)?;
+    let roadmap = g.roadmap()?;
+    tracker::check_item(&roadmap, &args.item)?;
     let mut db = g.open_db()?;
-    let previous = db.set_status(&g.learner()?, &args.item, status, "set by hand")?;
+    let previous = tracker::set_status(&mut db, &roadmap, &g.learner()?, &args.item, status)?;
     println!("{}: {} → {}", args.item, previous.as_str(), status.as_str());
     Ok(ExitCode::SUCCESS)
 }
 
 pub fn reset(args: ResetArgs, g: &Globals) -> Result<ExitCode> {
-    item_only(g, &args.item)?;
+    let roadmap = g.roadmap()?;
+    tracker::check_item(&roadmap, &args.item)?;
     if !args.yes {
         if !std::io::stdin().is_terminal() {
             bail!("reset needs confirmation: run it on a terminal or pass --yes");
@@ -73,7 +58,7 @@ pub fn reset(args: ResetArgs, g: &Globals) -> Result<ExitCode> {
         }
     }
     let mut db = g.open_db()?;
-    let previous = db.reset(&g.learner()?, &args.item)?;
+    let previous = tracker::reset(&mut db, &roadmap, &g.learner()?, &args.item)?;
     println!("{}: {} → todo", args.item, previous.as_str());
     Ok(ExitCode::SUCCESS)
 }

@@ -13,10 +13,13 @@ use crate::runners::RunContext;
 
 mod ab;
 mod assets;
+mod audit;
 mod cohort;
 mod completions;
+mod dashboard;
 mod data;
 mod embed;
+mod explain;
 mod history;
 mod llm;
 mod log;
@@ -30,6 +33,7 @@ mod run;
 mod serve;
 mod show;
 mod status;
+mod tui;
 mod validate;
 mod verify;
 
@@ -43,16 +47,16 @@ mod verify;
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
-    /// Without a subcommand: the status and what to do next.
+    /// Without a subcommand: the TUI on a terminal, else the status and what to do next.
     #[command(subcommand)]
     pub command: Option<Command>,
 }
 
 #[derive(Debug, clap::Args)]
 pub struct GlobalArgs {
-    /// Progress database file [default: <user data dir>/roadmap/progress.db]
-    #[arg(long, env = "ROADMAP_DB", global = true, value_name = "PATH")]
-    pub db: Option<PathBuf>,
+    /// Progress database file [default: <user data dir>/roadmap/progress.db]; `dashboard` takes several
+    #[arg(long, env = "ROADMAP_DB", global = true, value_name = "PATH", action = clap::ArgAction::Append)]
+    pub db: Vec<PathBuf>,
     /// Roadmap file to use instead of the embedded roadmap.toml
     #[arg(long, env = "ROADMAP_FILE", global = true, value_name = "PATH")]
     pub roadmap: Option<PathBuf>,
@@ -71,6 +75,10 @@ pub struct GlobalArgs {
 pub enum Command {
     /// Progress per phase, the next step and your pace
     Status(status::Args),
+    /// The full-screen tracker: phases, items, time, runs (also `roadmap` alone on a terminal)
+    Tui(tui::Args),
+    /// The mentor's read-only web dashboard over one or more progress databases
+    Dashboard(dashboard::Args),
     /// Details of a phase or an item
     Show(show::Args),
     /// Mark an item as in progress
@@ -119,6 +127,10 @@ pub enum Command {
     Monitor(monitor::Args),
     /// A/B experiments on the RAG service: assign users, run statistics
     Ab(ab::Args),
+    /// Bias audit: train the tabular model, fairness metrics (fairlearn), text counterfactuals
+    Audit(audit::Args),
+    /// SHAP explanations of the audit's model (linear, KernelSHAP, exact) or of a text's sentiment
+    Explain(explain::Args),
     /// Print a shell completion script
     Completions(completions::Args),
 }
@@ -138,13 +150,25 @@ impl Globals {
     }
 
     pub fn db_path(&self) -> Result<PathBuf> {
-        match (&self.args.db, &self.dirs) {
-            (Some(p), _) => Ok(p.clone()),
-            (None, Some(d)) => Ok(d.data_dir().join("progress.db")),
-            (None, None) => anyhow::bail!(
+        match (self.args.db.as_slice(), &self.dirs) {
+            ([p], _) => Ok(p.clone()),
+            ([], Some(d)) => Ok(d.data_dir().join("progress.db")),
+            ([], None) => anyhow::bail!(
                 "cannot find a home directory for the progress database: pass --db PATH"
             ),
+            (many, _) => anyhow::bail!(
+                "--db is given {} times: this command uses one database (only `roadmap dashboard` reads several)",
+                many.len()
+            ),
         }
+    }
+
+    /// Every `--db` given, or the default database (`roadmap dashboard`).
+    pub fn db_paths(&self) -> Result<Vec<PathBuf>> {
+        if self.args.db.is_empty() {
+            return Ok(vec![self.db_path()?]);
+        }
+        Ok(self.args.db.clone())
     }
 
     pub fn open_db(&self) -> Result<Db> {
@@ -205,7 +229,7 @@ impl Globals {
         if let Some(d) = &self.args.data_dir {
             return Ok(d.clone());
         }
-        if let Some(db) = &self.args.db {
+        if let [db] = self.args.db.as_slice() {
             let parent = db
                 .parent()
                 .filter(|p| !p.as_os_str().is_empty())
@@ -216,6 +240,25 @@ impl Globals {
             Some(d) => Ok(d.data_dir().to_path_buf()),
             None => anyhow::bail!("cannot find a home directory for data: pass --data-dir DIR"),
         }
+    }
+
+    /// The global flags that make a child `roadmap` process (a run started
+    /// from the TUI) use this process's database, learner, roadmap and folders.
+    pub fn child_args(&self, learner: &str) -> Result<Vec<std::ffi::OsString>> {
+        let mut a: Vec<std::ffi::OsString> = vec![
+            "--db".into(),
+            self.db_path()?.into(),
+            "--learner".into(),
+            learner.into(),
+            "--data-dir".into(),
+            self.data_dir()?.into(),
+            "--cache-dir".into(),
+            self.cache_dir().into(),
+        ];
+        if let Some(r) = &self.args.roadmap {
+            a.extend(["--roadmap".into(), r.clone().into()]);
+        }
+        Ok(a)
     }
 
     /// A run context whose artifact dir is `dir` (created).
@@ -269,19 +312,7 @@ impl UserConfig {
     }
 }
 
-/// Fails with the nearest known ids when `id` is not a phase or item.
-pub fn check_id(roadmap: &Roadmap, id: &str) -> Result<()> {
-    if roadmap.phase(id).is_some() || roadmap.item(id).is_some() {
-        return Ok(());
-    }
-    let hints = roadmap.suggest(id);
-    if hints.is_empty() {
-        anyhow::bail!(
-            "unknown id `{id}`: `roadmap show` lists the phases, `roadmap show PHASE` its items"
-        );
-    }
-    anyhow::bail!("unknown id `{id}`: did you mean {}?", hints.join(", "))
-}
+pub use crate::tracker::check_id;
 
 /// `roadmap run --help` (no phase): the subcommand's own help, since its
 /// `--help` flag is left to the runners.
@@ -299,13 +330,21 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let g = Globals::new(cli.global);
     let Some(command) = cli.command else {
-        return match status::overview(&g) {
+        use std::io::IsTerminal;
+        let result = if std::io::stdin().is_terminal() && std::io::stdout().is_terminal() {
+            tui::open(&g)
+        } else {
+            status::overview(&g)
+        };
+        return match result {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => report_error(&e),
         };
     };
     let result = match command {
         Command::Status(a) => status::run(a, &g),
+        Command::Tui(a) => tui::run(a, &g),
+        Command::Dashboard(a) => dashboard::run(a, &g),
         Command::Show(a) => show::run(a, &g),
         Command::Start(a) => mark::run(a, crate::db::Status::InProgress, &g),
         Command::Done(a) => mark::run(a, crate::db::Status::Done, &g),
@@ -328,6 +367,8 @@ pub fn main() -> ExitCode {
         Command::Validate(a) => validate::run(a, &g),
         Command::Monitor(a) => monitor::run(a, &g),
         Command::Ab(a) => ab::run(a, &g),
+        Command::Audit(a) => audit::run(a, &g),
+        Command::Explain(a) => explain::run(a, &g),
         Command::Completions(a) => completions::run(a, &g),
     };
     match result {

@@ -2,9 +2,10 @@
 
 use std::process::ExitCode;
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 
-use super::{check_id, Globals};
+use super::Globals;
+use crate::tracker;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -17,13 +18,10 @@ pub struct Args {
 
 pub fn run(args: Args, g: &Globals) -> Result<ExitCode> {
     let roadmap = g.roadmap()?;
-    check_id(&roadmap, &args.item)?;
     let text = args.text.join(" ");
-    if text.trim().is_empty() {
-        bail!("the note is empty");
-    }
+    tracker::check_note(&roadmap, &args.item, &text)?;
     let mut db = g.open_db()?;
-    db.add_note(&g.learner()?, &args.item, text.trim())?;
+    tracker::add_note(&mut db, &roadmap, &g.learner()?, &args.item, &text)?;
     println!("noted on {}", args.item);
     Ok(ExitCode::SUCCESS)
 }

@@ -63,7 +63,8 @@ pub fn run(args: Args, g: &Globals) -> Result<ExitCode> {
         }))?,
         Format::Md => markdown(&roadmap.title, &reports),
         Format::Csv => csv_text(&reports)?,
-        Format::Html => html(&roadmap.title, &reports),
+        // The dashboard's templates: the same sections as its learner pages.
+        Format::Html => crate::dashboard::report_html(&roadmap, &db, &learners)?,
     };
     match &args.out {
         Some(path) => {
@@ -191,60 +192,4 @@ fn csv_text(reports: &[LearnerReport]) -> Result<String> {
         }
     }
     Ok(String::from_utf8(w.into_inner()?)?)
-}
-
-fn html(title: &str, reports: &[LearnerReport]) -> String {
-    use html_escape::encode_text as e;
-    let mut s = format!(
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{0}: progress report</title>\n\
-         <style>body{{font-family:system-ui,sans-serif;margin:2rem;max-width:70rem}}table{{border-collapse:collapse;margin:1rem 0}}\
-         td,th{{border:1px solid #ccc;padding:.3rem .6rem;text-align:left}}th{{background:#f3f3f3}}\
-         .bar{{background:#eee;width:8rem;height:.8rem}}.bar>div{{background:#3a7;height:100%}}</style></head><body>\n<h1>{0}: progress report</h1>\n",
-        e(title)
-    );
-    for r in reports {
-        let o = &r.overview;
-        let _ = write!(
-            s,
-            "<h2>{}</h2>\n<ul><li>Current phase: {}</li><li>Time logged: {}</li><li>Pace: {}</li><li>Next step: {}</li></ul>\n",
-            e(&o.learner),
-            e(o.current_phase.as_deref().unwrap_or("none (finished)")),
-            hours(o.total_minutes),
-            e(&pace_text(o)),
-            e(&o.next_step)
-        );
-        s.push_str("<table><tr><th>phase</th><th>title</th><th>progress</th><th>items</th><th>time</th><th>milestone</th></tr>\n");
-        for p in &o.phases {
-            let _ = writeln!(
-                s,
-                "<tr><td>{}</td><td>{}</td><td><div class=\"bar\"><div style=\"width:{:.0}%\"></div></div></td><td>{}/{}</td><td>{}</td><td>{}</td></tr>",
-                e(&p.id),
-                e(&p.title),
-                p.fraction() * 100.0,
-                p.done,
-                p.total,
-                hours(p.minutes),
-                e(&p.milestone)
-            );
-        }
-        s.push_str("</table>\n");
-        if !r.runs.is_empty() {
-            s.push_str("<table><tr><th>run</th><th>phase</th><th>kind</th><th>status</th><th>started</th><th>metrics</th></tr>\n");
-            for run in &r.runs {
-                let _ = writeln!(
-                    s,
-                    "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                    run.id,
-                    e(&run.phase_id),
-                    e(&run.kind),
-                    e(&run.status),
-                    e(&run.started_at),
-                    e(&metrics_text(run))
-                );
-            }
-            s.push_str("</table>\n");
-        }
-    }
-    s.push_str("</body></html>\n");
-    s
 }

@@ -30,7 +30,7 @@ pub fn now() -> String {
 mod progress;
 mod runs;
 
-pub use progress::{ItemState, Session, Status};
+pub use progress::{Event, ItemState, Note, Session, Status};
 pub use runs::{NewModel, Run, RunEnd, RunFinish};
 
 pub struct Db {

@@ -7,6 +7,8 @@
 //! imports the other: `src/cli` and `src/runners` both depend on `resolve`,
 //! never on each other.
 
+pub mod rag;
+
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};

@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use clap::ArgMatches;
 
+pub mod capstone;
 pub mod logreg;
 pub mod rag_eval;
 pub mod selftest;
@@ -133,6 +134,7 @@ pub fn registry() -> &'static [&'static dyn Runner] {
         &serve::Serve,
         &similarity::Similarity,
         &rag_eval::RagEval,
+        &capstone::Capstone,
         &selftest::SelfTest,
     ]
 }

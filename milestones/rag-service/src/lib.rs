@@ -4,8 +4,15 @@
 //! engineer could put behind a load balancer — validated requests, API keys
 //! for writes, back-pressure on CPU-bound generation, deadlines, graceful
 //! drain, Prometheus metrics, structured logs and a durable request log that
-//! drift monitoring, A/B analysis and the mentor read.
+//! drift monitoring, A/B analysis and the mentor read. The HTTP plumbing it
+//! shares with phase 3 (errors, JSON extraction, request ids, access log,
+//! API keys, drain) is the `roadmap-http` crate.
 //!
+//! * [`service`]: [`start`] a service, stop it; the router and OpenAPI document.
+//! * [`state`]: what the caller hands in ([`Resources`]) and the store pool.
+//! * [`routes`]: ask (JSON and SSE), search, collections, feedback, health, metrics.
+//! * [`documents`]: ingestion (JSON or multipart) and deletion.
+//! * [`api`]: request and response bodies and their validation.
 //! * [`batcher`]: adaptive batching of query embeddings.
 //! * [`config`]: the one TOML file, environment overrides, validation.
 //! * [`experiment_log`]: an experiment's users and outcomes read back from
@@ -18,15 +25,23 @@
 //! * [`validate`]: request-body rules, every problem reported at once.
 //! * [`workload`]: the scripted workload `roadmap run phase6` drives.
 
+pub mod api;
 pub mod batcher;
 pub mod config;
+pub mod documents;
 pub mod experiment_log;
 pub mod features;
 pub mod metrics;
 pub mod queue;
 pub mod requestlog;
+pub mod routes;
+pub mod service;
+pub mod state;
 pub mod validate;
 pub mod workload;
+
+pub use service::{run_until_signal, start, BackgroundService, RunningService};
+pub use state::Resources;
 
 /// What can go wrong in the service outside a request.
 #[derive(Debug, thiserror::Error)]
@@ -37,4 +52,7 @@ pub enum ServiceError {
     /// The request log could not be opened or written.
     #[error("request log: {0}")]
     RequestLog(String),
+    /// Binding or serving failed.
+    #[error("{0}")]
+    Io(String),
 }

@@ -12,7 +12,6 @@
 
 pub mod answers;
 pub mod bench;
-pub mod builtin;
 pub mod chunk;
 pub mod conversation;
 pub mod embedder;

@@ -30,14 +30,26 @@ impl Drop for TestStore {
     }
 }
 
+/// The test server's URL; without one the test skips and says why, except in
+/// CI (`CI` set), where a missing server is a failure, never a silent skip.
 fn url() -> Option<String> {
     let url = std::env::var("ROADMAP_TEST_PG_URL").ok();
     if url.is_none() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI is set but ROADMAP_TEST_PG_URL is not: .ci/setup-postgres must start the server"
+        );
         eprintln!(
             "skipped: ROADMAP_TEST_PG_URL is not set (no PostgreSQL + pgvector to test against)"
         );
     }
     url
+}
+
+/// `url` with `param` added to its query.
+fn with_param(url: &str, param: &str) -> String {
+    let sep = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{sep}{param}")
 }
 
 fn pg(test: &str) -> Option<TestStore> {
@@ -541,4 +553,63 @@ fn a_database_without_pgvector_says_how_to_get_it() {
     assert!(msg.contains("CREATE EXTENSION vector"), "{msg}");
     assert!(msg.contains("superuser"), "{msg}");
     assert!(!msg.contains(&format!("pw-{name}")), "{msg}");
+}
+
+/// sslmode against the real server (the test server has no TLS, like
+/// `.ci/setup-postgres`'s): `disable` and `prefer` connect (prefer falls back
+/// to plain when the server declines TLS), while `require`, `verify-ca` and
+/// `verify-full` refuse to go on in the clear, with an error that says the
+/// server has no TLS and how to proceed, and never shows the password.
+#[test]
+fn sslmode_is_obeyed_and_never_downgraded_when_required() {
+    let Some(url) = url() else { return };
+    for mode in ["disable", "prefer"] {
+        let store = PgStore::connect(&with_param(&url, &format!("sslmode={mode}")))
+            .unwrap_or_else(|e| panic!("sslmode={mode}: {e}"));
+        assert!(store.shown_url().contains(&format!("sslmode={mode}")));
+    }
+    let password = url
+        .rfind('@')
+        .and_then(|at| url[..at].rsplit_once(':').map(|(_, p)| p.to_string()))
+        .filter(|p| !p.is_empty() && !p.contains('/'));
+    for mode in ["require", "verify-ca", "verify-full"] {
+        let err = PgStore::connect(&with_param(&url, &format!("sslmode={mode}")))
+            .err()
+            .unwrap_or_else(|| panic!("sslmode={mode} connected without TLS"));
+        let msg = err.to_string();
+        assert!(matches!(err, RagError::PgConnect { .. }), "{msg}");
+        assert!(msg.contains("does not accept TLS"), "{mode}: {msg}");
+        if let Some(p) = &password {
+            assert!(!msg.contains(p.as_str()), "{mode}: password in {msg}");
+        }
+    }
+    // An unknown mode or a missing root file is refused before connecting.
+    let msg = PgStore::connect(&with_param(&url, "sslmode=verify"))
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(msg.contains("expected one of disable, prefer"), "{msg}");
+    let msg = PgStore::connect(&with_param(
+        &url,
+        "sslmode=verify-full&sslrootcert=/nonexistent/root.pem",
+    ))
+    .err()
+    .unwrap()
+    .to_string();
+    assert!(msg.contains("/nonexistent/root.pem"), "{msg}");
+}
+
+/// Schema names are written into SQL, so only plain identifiers get there.
+#[test]
+fn schema_names_that_could_inject_sql_are_refused() {
+    let Some(url) = url() else { return };
+    for bad in ["x\"; DROP TABLE chunks; --", "Upper", "a-b", ""] {
+        let msg = PgStore::connect_in_schema(&url, bad)
+            .err()
+            .unwrap_or_else(|| panic!("schema {bad:?} accepted"))
+            .to_string();
+        assert!(msg.contains("lower-case"), "{bad:?}: {msg}");
+    }
+    let t = pg("ident").unwrap();
+    assert!(t.store.drop_schema("a;b").is_err());
 }

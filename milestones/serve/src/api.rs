@@ -1,7 +1,7 @@
 //! The HTTP contract: request/response types, their validation, and the handlers.
 //!
-//! Request bodies are read in three steps so that every failure gets the
-//! right status code and a precise message:
+//! Request bodies are read by [`roadmap_http::json::ValidJson`], in four steps so
+//! that every failure gets the right status code and a precise message:
 //!
 //! 1. the `Content-Type` must be JSON, otherwise **415**;
 //! 2. the body is buffered up to [`BODY_LIMIT_BYTES`], otherwise **413**;
@@ -15,7 +15,7 @@
 
 use std::sync::atomic::Ordering;
 
-use axum::extract::{FromRequest, Request, State};
+use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -106,10 +106,7 @@ pub struct StatusResponse {
     pub status: &'static str,
 }
 
-/// A request body that can be built from an already parsed JSON value.
-pub trait FromJson: Sized {
-    fn from_json(value: Value) -> Result<Self, Vec<ValidationIssue>>;
-}
+pub use roadmap_http::json::{FromJson, ValidJson};
 
 /// Checks one text; `loc` is where it sits in the body.
 fn check_text(
@@ -222,74 +219,6 @@ impl FromJson for BatchPredictRequest {
         } else {
             Err(issues)
         }
-    }
-}
-
-/// Extractor running the four steps of the module docs.
-pub struct ValidJson<T>(pub T);
-
-/// Is this `Content-Type` JSON (`application/json` or `application/*+json`, any parameters)?
-fn is_json_content_type(value: &str) -> bool {
-    let essence = value
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    essence == "application/json"
-        || (essence.starts_with("application/") && essence.ends_with("+json"))
-}
-
-impl<S, T> FromRequest<S> for ValidJson<T>
-where
-    S: Send + Sync,
-    T: FromJson,
-{
-    type Rejection = ApiError;
-
-    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let content_type = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok());
-        match content_type {
-            Some(ct) if is_json_content_type(ct) => {}
-            Some(ct) => {
-                return Err(ApiError::http(
-                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                    format!("Content-Type `{ct}` is not supported: send the body as JSON with `Content-Type: application/json`"),
-                ))
-            }
-            None => {
-                return Err(ApiError::http(
-                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                    "missing Content-Type header: send the body as JSON with `Content-Type: application/json`",
-                ))
-            }
-        }
-        let bytes = match axum::body::Bytes::from_request(req, state).await {
-            Ok(bytes) => bytes,
-            Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                return Err(ApiError::http(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    format!("request body is larger than the {BODY_LIMIT_BYTES}-byte limit: send fewer or shorter texts"),
-                ))
-            }
-            Err(rejection) => return Err(ApiError::http(rejection.status(), rejection.body_text())),
-        };
-        let value: Value = serde_json::from_slice(&bytes).map_err(|e| {
-            ApiError::http(
-                StatusCode::BAD_REQUEST,
-                format!(
-                    "malformed JSON at line {} column {}: {e}",
-                    e.line(),
-                    e.column()
-                ),
-            )
-        })?;
-        T::from_json(value)
-            .map(ValidJson)
-            .map_err(ApiError::Validation)
     }
 }
 
@@ -466,15 +395,6 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
 mod tests {
     use super::*;
     use serde_json::json;
-
-    #[test]
-    fn content_types() {
-        assert!(is_json_content_type("application/json"));
-        assert!(is_json_content_type("Application/JSON; charset=utf-8"));
-        assert!(is_json_content_type("application/vnd.api+json"));
-        assert!(!is_json_content_type("text/plain"));
-        assert!(!is_json_content_type("application/jsonx"));
-    }
 
     #[test]
     fn batch_collects_every_bad_text_with_its_index() {

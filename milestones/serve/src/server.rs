@@ -9,28 +9,27 @@
 //! * Shutdown is graceful: on SIGTERM or Ctrl-C the listener closes, idle
 //!   keep-alive connections are closed, and requests already being handled run
 //!   to completion before [`Server::serve`] returns.
-//! * Middleware, outermost first: set `x-request-id` (a UUID v4 unless the
-//!   client sent one) → copy it to the response → cap the body at
-//!   [`BODY_LIMIT_BYTES`] → metrics and access log → the handler.
+//! * Middleware ([`roadmap_http::with_standard_layers`]), outermost first:
+//!   request id (a UUID v4 unless the client sent a sane one), metrics and
+//!   access log → cap the body at [`BODY_LIMIT_BYTES`] → JSON 405 → the handler.
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use axum::Router;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::api::{self, BODY_LIMIT_BYTES};
 use crate::classifier::{Classifier, ClassifierError, ModelInfo};
-use crate::error;
-use crate::metrics::{self, Metrics};
+use crate::metrics::Metrics;
+
+pub use roadmap_http::{init_json_logging, shutdown_signal};
 
 /// Tuning knobs; [`ServerConfig::default`] suits a small machine.
 #[derive(Debug, Clone)]
@@ -135,25 +134,15 @@ impl Server {
     /// The complete application: routes, docs, fallbacks and middleware.
     pub fn router(&self) -> Router {
         let state = self.state.clone();
-        Router::new()
+        let routes = Router::new()
             .route("/v1/predict", post(api::predict))
             .route("/v1/predict/batch", post(api::predict_batch))
             .route("/healthz", get(api::healthz))
             .route("/readyz", get(api::readyz))
             .route("/metrics", get(api::metrics))
-            .merge(SwaggerUi::new("/docs").url("/openapi.json", ApiDoc::openapi()))
-            .fallback(error::not_found)
-            .layer(axum::middleware::map_response(
-                error::json_method_not_allowed,
-            ))
-            .layer(axum::middleware::from_fn_with_state(
-                state.clone(),
-                metrics::observe,
-            ))
-            .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
-            .layer(PropagateRequestIdLayer::x_request_id())
-            .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
-            .with_state(state)
+            .with_state(state.clone())
+            .merge(SwaggerUi::new("/docs").url("/openapi.json", ApiDoc::openapi()));
+        roadmap_http::with_standard_layers(routes, state.metrics.http.clone(), BODY_LIMIT_BYTES)
     }
 
     /// Serves on `listener` until `shutdown` completes, then drains in-flight
@@ -166,45 +155,14 @@ impl Server {
         let ready = self.state.ready.clone();
         ready.store(true, Ordering::Release);
         let draining = ready.clone();
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                shutdown.await;
-                draining.store(false, Ordering::Release);
-                tracing::info!("shutdown requested: finishing in-flight requests");
-            })
-            .await?;
+        let shutdown = async move {
+            shutdown.await;
+            draining.store(false, Ordering::Release);
+        };
+        roadmap_http::serve(listener, app, shutdown, None).await?;
         ready.store(false, Ordering::Release);
         tracing::info!("server stopped");
         Ok(())
-    }
-}
-
-/// Completes on Ctrl-C (SIGINT) or, on Unix, SIGTERM (what `docker stop` and
-/// Kubernetes send).
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        if let Err(e) = tokio::signal::ctrl_c().await {
-            tracing::error!(error = %e, "cannot listen for Ctrl-C");
-            std::future::pending::<()>().await;
-        }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut sig) => {
-                sig.recv().await;
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => tracing::info!("received Ctrl-C"),
-        () = terminate => tracing::info!("received SIGTERM"),
     }
 }
 
@@ -232,18 +190,4 @@ pub fn run_until_signal(
         on_listening(local);
         server.serve(listener, shutdown_signal()).await
     })
-}
-
-/// Installs a JSON log subscriber on stderr filtered by `RUST_LOG` (default
-/// `info`). Returns an error message if a subscriber was already installed.
-pub fn init_json_logging() -> Result<(), String> {
-    use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .json()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_current_span(false)
-        .try_init()
-        .map_err(|e| e.to_string())
 }

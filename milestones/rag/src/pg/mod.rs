@@ -52,6 +52,15 @@
 //!
 //! Every write (replace a document, remove documents, drop a collection) is one
 //! transaction, so a killed ingest leaves each document entirely old or new.
+//!
+//! ## Connection and SQL safety
+//! The URL's `sslmode` (libpq's meaning, rustls underneath) and `sslrootcert`
+//! are handled by [`connect`]; the only names written into SQL text are
+//! [`ident::Ident`]s, validated against a strict pattern; passwords never reach
+//! a message (every URL shown goes through [`redact_url`]).
+
+pub mod connect;
+pub mod ident;
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -61,13 +70,14 @@ use pgvector::Vector;
 use postgres::binary_copy::BinaryCopyInWriter;
 use postgres::error::SqlState;
 use postgres::types::Type;
-use postgres::{Client, GenericClient, NoTls, Statement};
+use postgres::{Client, GenericClient, Statement};
 
 use crate::error::{PgContext, RagError, Result, SqlContext};
 use crate::store::{
     check_dims, query_words, split_heading, ChunkRecord, ChunkSpan, CollectionInfo, DocumentRecord,
     Hit, VectorStore, HEADING_SEP,
 };
+use ident::Ident;
 
 /// BM25 term-frequency saturation (FTS5's constant).
 const K1: f64 = 1.2;
@@ -138,39 +148,9 @@ pub struct PgStore {
     stale_stats: std::cell::Cell<bool>,
 }
 
-/// `url` with any password replaced by nothing: `postgres://user@host/db`.
-/// Handles the password in the user-info part and a `password=` query parameter.
-pub fn redact_url(url: &str) -> String {
-    let Some(scheme_end) = url.find("://") else {
-        return url.to_string();
-    };
-    let (scheme, rest) = url.split_at(scheme_end + 3);
-    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(authority_end);
-    let authority = match authority.rfind('@') {
-        Some(at) => {
-            let (userinfo, host) = authority.split_at(at);
-            let user = userinfo.split(':').next().unwrap_or("");
-            format!("{user}{host}")
-        }
-        None => authority.to_string(),
-    };
-    let tail = match tail.split_once('?') {
-        Some((path, query)) => {
-            let kept: Vec<&str> = query
-                .split('&')
-                .filter(|kv| !kv.to_ascii_lowercase().starts_with("password="))
-                .collect();
-            if kept.is_empty() {
-                path.to_string()
-            } else {
-                format!("{path}?{}", kept.join("&"))
-            }
-        }
-        None => tail.to_string(),
-    };
-    format!("{scheme}{authority}{tail}")
-}
+/// `url` without its password (the project's one redaction function, re-exported
+/// here for the callers that know it by this path).
+pub use roadmap_common::redact::redact_url;
 
 /// True for the URLs this store accepts (`postgres://`, `postgresql://`).
 pub fn is_postgres_url(s: &str) -> bool {
@@ -205,14 +185,49 @@ fn connect_error(shown_url: &str, e: postgres::Error) -> RagError {
                 "connection refused: no PostgreSQL is listening there (is it stopped?)".to_string()
             }
             Some(std::io::ErrorKind::TimedOut) => "timed out after 10 s".to_string(),
-            _ => e.to_string(),
+            // The driver's message names the step ("error performing TLS
+            // handshake"); its sources say why ("server does not support TLS").
+            _ => {
+                let mut reason = e.to_string();
+                let mut source = std::error::Error::source(&e);
+                while let Some(s) = source {
+                    reason = format!("{reason}: {s}");
+                    source = s.source();
+                }
+                reason
+            }
         };
-        (reason, START_HINT.to_string())
+        let hint = tls_hint(&reason).unwrap_or(START_HINT).to_string();
+        (reason, hint)
     };
     RagError::PgConnect {
         url: shown_url.to_string(),
-        reason,
+        reason: roadmap_common::redact::redact_text(&reason),
         hint,
+    }
+}
+
+/// What to do about a failed TLS negotiation, from the driver's message.
+fn tls_hint(reason: &str) -> Option<&'static str> {
+    let r = reason.to_ascii_lowercase();
+    if r.contains("server does not support tls") || r.contains("server does not support ssl") {
+        Some(
+            "The server does not accept TLS connections: enable `ssl = on` in its postgresql.conf, \
+             or connect with sslmode=prefer (TLS when offered) or sslmode=disable on a trusted network.",
+        )
+    } else if r.contains("unknownissuer")
+        || r.contains("unknown issuer")
+        || r.contains("certificate")
+    {
+        Some(
+            "The server's certificate could not be verified: give its CA certificate as \
+             sslrootcert=PATH (a PEM file), or check that the host in the URL is the name \
+             the certificate was issued for (sslmode=verify-full checks both).",
+        )
+    } else if r.contains("tls") || r.contains("handshake") {
+        Some("The TLS handshake failed: check the server's TLS settings and the URL's sslmode.")
+    } else {
+        None
     }
 }
 
@@ -227,36 +242,34 @@ impl PgStore {
     /// `schema` (created if missing; letters, digits and `_` only): several
     /// independent stores in one database, e.g. one per test.
     pub fn connect_in_schema(url: &str, schema: &str) -> Result<Self> {
-        if schema.is_empty()
-            || !schema
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-        {
-            return Err(RagError::Invalid(format!(
-                "schema name `{schema}`: use lower-case letters, digits and `_`"
-            )));
-        }
-        Self::connect_impl(url, Some(schema))
+        let schema = Ident::new(schema, "schema name")?;
+        Self::connect_impl(url, Some(&schema))
     }
 
-    fn connect_impl(url: &str, schema: Option<&str>) -> Result<Self> {
-        let shown_url = redact_url(url);
-        let mut config: postgres::Config = url.parse().map_err(|e: postgres::Error| {
-            RagError::Invalid(format!(
-                "{shown_url} is not a PostgreSQL URL ({e}); expected postgres://USER:PASSWORD@HOST:PORT/DATABASE"
-            ))
-        })?;
-        if config.get_connect_timeout().is_none() {
-            config.connect_timeout(Duration::from_secs(10));
+    fn connect_impl(url: &str, schema: Option<&Ident>) -> Result<Self> {
+        let mut target = connect::parse_url(url)?;
+        let shown_url = target.shown_url.clone();
+        if target.config.get_connect_timeout().is_none() {
+            target.config.connect_timeout(Duration::from_secs(10));
         }
-        let mut client = config
-            .connect(NoTls)
-            .map_err(|e| connect_error(&shown_url, e))?;
+        let mut client = target.connect().map_err(|e| match e {
+            connect::ConnectError::Setup(e) => e,
+            connect::ConnectError::Pg(e) => connect_error(&shown_url, e),
+        })?;
         let ext_schema = ensure_vector_extension(&mut client, &shown_url)?;
         if let Some(schema) = schema {
+            let ext_schema =
+                Ident::new(&ext_schema, "the vector extension's schema").map_err(|e| {
+                    RagError::PgVector {
+                        url: shown_url.clone(),
+                        reason: e.to_string(),
+                        hint: "Install the extension into a plainly named schema (e.g. `public`)."
+                            .into(),
+                    }
+                })?;
             client
                 .batch_execute(&format!(
-                    "CREATE SCHEMA IF NOT EXISTS \"{schema}\"; SET search_path TO \"{schema}\", \"{ext_schema}\""
+                    "CREATE SCHEMA IF NOT EXISTS {schema}; SET search_path TO {schema}, {ext_schema}"
                 ))
                 .pg("creating the schema")?;
         }
@@ -278,9 +291,10 @@ impl PgStore {
 
     /// Drops the PostgreSQL schema `schema` and everything in it (test clean-up).
     pub fn drop_schema(&self, schema: &str) -> Result<()> {
+        let schema = Ident::new(schema, "schema name")?;
         self.client
             .borrow_mut()
-            .batch_execute(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"))
+            .batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
             .pg("dropping the schema")
     }
 
@@ -1056,16 +1070,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn passwords_are_redacted() {
-        assert_eq!(
-            redact_url("postgres://alice:s3cr@t@db.example:5432/rag"),
-            "postgres://alice@db.example:5432/rag"
+    fn tls_failures_get_a_hint_that_names_the_fix() {
+        assert!(
+            tls_hint("error performing TLS handshake: server does not support TLS")
+                .unwrap()
+                .contains("ssl = on")
         );
-        assert_eq!(
-            redact_url("postgresql://bob@127.0.0.1/x?password=hunter2&sslmode=disable"),
-            "postgresql://bob@127.0.0.1/x?sslmode=disable"
-        );
-        assert_eq!(redact_url("postgres://h/db"), "postgres://h/db");
+        assert!(tls_hint("invalid peer certificate: UnknownIssuer")
+            .unwrap()
+            .contains("sslrootcert"));
+        assert_eq!(tls_hint("connection refused"), None);
     }
 
     #[test]
