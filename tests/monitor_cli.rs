@@ -17,23 +17,24 @@ const DAY: f64 = 86_400.0;
 fn request(i: usize, at: f64, shift: f64) -> LogWrite {
     let u = ((i * 7919) % 100) as f64 / 100.0; // evenly spread in [0, 1)
     let tokens = 6.0 + (u * 10.0).floor() + shift * 8.0;
+    let search = i.is_multiple_of(5);
     LogWrite::Request(Box::new(RequestRecord {
         request_id: format!("r{i}-{at}"),
         at_unix: at,
-        route: if i % 5 == 0 { "/v1/search" } else { "/v1/ask" }.into(),
+        route: if search { "/v1/search" } else { "/v1/ask" }.into(),
         status: 200,
         question_tokens: Some(tokens as u32),
         top_score: Some(0.3 + 0.5 * u - 0.2 * shift),
         hits_above: Some((u * 5.0) as u32),
-        answer_chars: (i % 5 != 0).then_some((80.0 + 200.0 * u + 300.0 * shift) as u32),
-        grounding: (i % 5 != 0).then(|| {
+        answer_chars: (!search).then_some((80.0 + 200.0 * u + 300.0 * shift) as u32),
+        grounding: (!search).then(|| {
             if (i % 10) as f64 / 10.0 < 0.8 - 0.5 * shift {
                 "cited".to_owned()
             } else {
                 "none".to_owned()
             }
         }),
-        no_answer: (i % 5 != 0).then_some((i % 20) as f64 / 20.0 < 0.1 + 0.4 * shift),
+        no_answer: (!search).then_some((i % 20) as f64 / 20.0 < 0.1 + 0.4 * shift),
         latency_ms: 20.0 + 100.0 * u + 400.0 * shift,
         ..Default::default()
     }))
