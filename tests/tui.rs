@@ -108,7 +108,10 @@ fn dialogs_snapshots() {
     press(&mut app, &[KeyCode::Esc, KeyCode::Char('/')]);
     type_text(&mut app, "rag");
     insta::assert_snapshot!("search", render(&app, 120, 34, PLAIN).backend());
-    press(&mut app, &[KeyCode::Down, KeyCode::Enter, KeyCode::Enter]);
+    // An item nobody touched: no timestamps on the screen.
+    press(&mut app, &[KeyCode::Esc, KeyCode::Char('/')]);
+    type_text(&mut app, "phase2.deep-learning");
+    press(&mut app, &[KeyCode::Enter, KeyCode::Enter]);
     insta::assert_snapshot!("detail", render(&app, 120, 34, PLAIN).backend());
 }
 
