@@ -29,7 +29,7 @@ use roadmap_rag::VectorStore;
 use crate::roadmap::{Phase, ResourceKind, Roadmap};
 
 /// The collection that holds the built-in knowledge base.
-pub const COLLECTION: &str = "roadmap";
+pub const COLLECTION: &str = roadmap_rag::ingest::BUILTIN_COLLECTION;
 
 /// `phase4` → `4`; other ids as they are.
 fn number(phase: &Phase) -> &str {

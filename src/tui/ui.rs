@@ -614,8 +614,22 @@ fn draw_run(f: &mut Frame, app: &App, theme: &Theme) {
         (Some((id, status)), false) => format!("run #{id} {status}"),
         (None, false) => "ended without a recorded run".to_string(),
     };
+    // Checks a runner reports as they pass or fail (phase 6's capstone prints
+    // one `✓ name: detail` / `✗ name: detail` line per check).
+    let count = |mark: char| {
+        run.lines
+            .iter()
+            .filter(|l| l.text.trim_start().starts_with(mark))
+            .count()
+    };
+    let (passed, failed) = (count('✓'), count('✗'));
+    let checks = if passed + failed > 0 {
+        format!(" · checks ✓ {passed} ✗ {failed}")
+    } else {
+        String::new()
+    };
     let title = format!(
-        " roadmap run {} {} — {state} ",
+        " roadmap run {} {} — {state}{checks} ",
         run.phase,
         run.args.join(" ")
     );

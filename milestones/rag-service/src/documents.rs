@@ -14,10 +14,6 @@
 
 use std::collections::HashMap;
 
-/// The built-in knowledge base's collection (the binary's `knowledge::COLLECTION`; the
-/// knowledge base moved out of the rag crate into the binary).
-const BUILTIN_COLLECTION: &str = "roadmap";
-
 use axum::extract::{FromRequest, Multipart, Path, Request, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -213,7 +209,7 @@ async fn ingest_inner(
             "too_long",
         )]));
     }
-    if name == s.config.retrieval.default_collection && name == BUILTIN_COLLECTION {
+    if name == s.config.retrieval.default_collection && name == roadmap_rag::ingest::BUILTIN_COLLECTION {
         return Err(ApiError::http(
             StatusCode::CONFLICT,
             format!("`{name}` is the built-in knowledge base, kept in sync with the binary: ingest into another collection"),

@@ -169,6 +169,11 @@ pub fn ingest_paths(
 /// Sources of built-in documents start with this.
 pub const BUILTIN_SCHEME: &str = "roadmap:";
 
+/// The collection the binary builds its knowledge base of the roadmap into
+/// (documents with [`BUILTIN_SCHEME`] sources). The binary owns its contents;
+/// the service refuses uploads into it.
+pub const BUILTIN_COLLECTION: &str = "roadmap";
+
 /// Ingests in-memory documents; with `exact`, documents of the collection not
 /// in `docs` are removed (the set is the whole truth, as for the built-in base).
 pub fn ingest_memory(
