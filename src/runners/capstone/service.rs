@@ -4,7 +4,7 @@
 //!
 //! The service gets a SQLite store in the run's folder (`service.sqlite`,
 //! also its request log) holding the built-in knowledge base (the roadmap and
-//! its docs, `roadmap_rag::builtin`), the `hash` embedder, and one API key made
+//! its docs, `crate::knowledge`), the `hash` embedder, and one API key made
 //! for this run (never printed or stored). With `--service-burst N > 0` the
 //! local LLM (SmolLM2-135M-Instruct from the asset cache) is loaded as the
 //! `local` generator with one generation slot and one queue place, and the
@@ -26,7 +26,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use roadmap_rag::generate::LocalGenerator;
-use roadmap_rag::{builtin, HashEmbedder, SqliteStore, TextEmbedder};
+use roadmap_rag::{HashEmbedder, SqliteStore, TextEmbedder};
 use roadmap_rag_service::config::ServiceConfig;
 use roadmap_rag_service::state::{BoxedGenerator, Store};
 use roadmap_rag_service::workload::{self, Workload};
@@ -34,6 +34,7 @@ use roadmap_rag_service::{BackgroundService, Resources};
 use serde_json::json;
 
 use super::{Ran, Reporter, Settings};
+use crate::knowledge;
 
 pub const METRICS: &[&str] = &[
     "service_requests",
@@ -85,7 +86,12 @@ pub fn run(s: &Settings, rep: &mut Reporter) -> Result<Ran> {
     {
         let mut store = SqliteStore::open(&db)
             .with_context(|| format!("cannot create the service store {}", db.display()))?;
-        builtin::ensure(&mut store, embedder.as_ref(), false)
+        // The embedded roadmap (the run does not see `--roadmap`), as prose.
+        let roadmap = crate::roadmap::Roadmap::load(None, &|name| {
+            super::super::find(name).map(|r| r.metrics().iter().map(|m| m.to_string()).collect())
+        })
+        .context("cannot load the embedded roadmap")?;
+        knowledge::ensure(&mut store, embedder.as_ref(), &roadmap, false)
             .context("cannot index the built-in knowledge base")?;
     }
 
@@ -112,7 +118,7 @@ pub fn run(s: &Settings, rep: &mut Reporter) -> Result<Ran> {
     let mut config = ServiceConfig::default();
     config.server.addr = "127.0.0.1:0".parse().expect("a socket address");
     config.retrieval.embedder = "hash".into();
-    config.retrieval.default_collection = builtin::COLLECTION.into();
+    config.retrieval.default_collection = knowledge::COLLECTION.into();
     config.generation.concurrency = CONCURRENCY;
     config.generation.queue_depth = QUEUE_DEPTH;
     config.generation.max_tokens = BURST_MAX_TOKENS;
@@ -156,7 +162,7 @@ pub fn run(s: &Settings, rep: &mut Reporter) -> Result<Ran> {
         api_key: key,
         questions: QUESTIONS
             .iter()
-            .map(|q| (q.to_string(), builtin::COLLECTION.to_string()))
+            .map(|q| (q.to_string(), knowledge::COLLECTION.to_string()))
             .collect(),
         ingest_collection: "capstone".into(),
         burst,
