@@ -32,6 +32,10 @@ use crate::routes::{store_error, with_deadline};
 use crate::service::AppState;
 use crate::validate::is_collection_name;
 
+/// The built-in knowledge base's collection (the binary's `knowledge::COLLECTION`; it
+/// moved out of `roadmap-rag`, so the service names it here).
+const BUILTIN_COLLECTION: &str = "roadmap";
+
 /// One submitted document before judgement.
 struct Submitted {
     id: String,
@@ -209,7 +213,7 @@ async fn ingest_inner(
             "too_long",
         )]));
     }
-    if name == s.config.retrieval.default_collection && name == roadmap_rag::builtin::COLLECTION {
+    if name == s.config.retrieval.default_collection && name == BUILTIN_COLLECTION {
         return Err(ApiError::http(
             StatusCode::CONFLICT,
             format!("`{name}` is the built-in knowledge base, kept in sync with the binary: ingest into another collection"),

@@ -308,7 +308,7 @@ pub fn run(a: SimulateArgs, g: &Globals) -> Result<ExitCode> {
         .transpose()?;
     let store_file = store_path(a.store.as_deref(), g)?;
 
-    let squad = crate::cli::rag::load_squad(a.squad.as_deref())?;
+    let squad = crate::resolve::rag::load_squad(a.squad.as_deref())?;
     let corpus = roadmap_rag::squad::corpus(&squad, a.articles.map(|n| n as usize));
     if corpus.questions.is_empty() {
         bail!("the SQuAD file has no questions to replay (its paragraphs have empty `qas`)");
@@ -326,7 +326,7 @@ pub fn run(a: SimulateArgs, g: &Globals) -> Result<ExitCode> {
         })
         .collect();
 
-    let embedder = crate::cli::rag::load_embedder_with(
+    let embedder = crate::resolve::rag::load_text_embedder(
         a.embedder == EmbedderChoice::Hash,
         a.model_dir.as_deref(),
         a.threads,

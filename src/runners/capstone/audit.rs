@@ -58,12 +58,14 @@ const TOP: usize = 5;
 pub fn run(s: &Settings, rep: &mut Reporter) -> Result<Ran> {
     let dir = match roadmap_common::assets::ensure(&s.cache_dir, pipeline::ADULT_ASSET) {
         Ok(d) => d,
-        Err(e) => return Ok(Ran::Skipped(format!(
+        Err(e) => {
+            return Ok(Ran::Skipped(format!(
             "the Adult census data is not available ({e}); `roadmap assets fetch {}` fetches it, \
                  or point ROADMAP_ADULT_CENSUS_DIR at a folder holding {}",
             pipeline::ADULT_ASSET,
             pipeline::ADULT_FILE
-        ))),
+        )))
+        }
     };
     let path = dir.join(pipeline::ADULT_FILE);
     rep.progress("training the Adult model (logistic regression, Newton)");

@@ -69,10 +69,12 @@ const ADULT_FILE: &str = "adult.csv";
 pub fn run(s: &Settings, rep: &mut Reporter) -> Result<Ran> {
     let dir = match roadmap_common::assets::ensure(&s.cache_dir, ADULT_ASSET) {
         Ok(d) => d,
-        Err(e) => return Ok(Ran::Skipped(format!(
+        Err(e) => {
+            return Ok(Ran::Skipped(format!(
             "the Adult census data is not available ({e}); `roadmap assets fetch {ADULT_ASSET}` \
                  fetches it, or point ROADMAP_ADULT_CENSUS_DIR at a folder holding {ADULT_FILE}"
-        ))),
+        )))
+        }
     };
     let path = dir.join(ADULT_FILE);
     let schema = Schema::parse(ADULT_SCHEMA, "the Adult schema")
