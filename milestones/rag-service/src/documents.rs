@@ -32,10 +32,6 @@ use crate::routes::{store_error, with_deadline};
 use crate::service::AppState;
 use crate::validate::is_collection_name;
 
-/// The built-in knowledge base's collection (the binary's `knowledge::COLLECTION`; it
-/// moved out of `roadmap-rag`, so the service names it here).
-const BUILTIN_COLLECTION: &str = "roadmap";
-
 /// One submitted document before judgement.
 struct Submitted {
     id: String,
