@@ -209,7 +209,9 @@ async fn ingest_inner(
             "too_long",
         )]));
     }
-    if name == s.config.retrieval.default_collection && name == roadmap_rag::ingest::BUILTIN_COLLECTION {
+    if name == s.config.retrieval.default_collection
+        && name == roadmap_rag::ingest::BUILTIN_COLLECTION
+    {
         return Err(ApiError::http(
             StatusCode::CONFLICT,
             format!("`{name}` is the built-in knowledge base, kept in sync with the binary: ingest into another collection"),
