@@ -30,6 +30,7 @@ mod eval;
 mod ingest;
 mod list;
 mod search;
+mod serve;
 
 use ask::AskArgs;
 use bench::BenchArgs;
@@ -109,6 +110,8 @@ enum Cmd {
     Ask(AskArgs),
     /// Interactive questions and answers (/sources, /reset, /mode dense|bm25|hybrid, /quit)
     Chat(ChatArgs),
+    /// Run the RAG HTTP service (phase 6): ask, search, ingest, feedback, metrics
+    Serve(serve::ServeArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -159,6 +162,16 @@ pub fn run(args: Args, g: &crate::cli::Globals) -> Result<()> {
         Cmd::List(a) => list::list_cmd(a, &loc),
         Cmd::Ask(a) => ask::ask_cmd(&args, a, &loc, g),
         Cmd::Chat(a) => chat::chat_cmd(&args, a, &loc, g),
+        Cmd::Serve(a) => serve::run(
+            a,
+            serve::RagGlobals {
+                store: args.store.as_deref(),
+                hash_embedder: args.embedder == EmbedderChoice::Hash,
+                model_dir: args.model_dir.as_deref(),
+                threads: args.threads,
+            },
+            g,
+        ),
     }
 }
 
