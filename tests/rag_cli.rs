@@ -869,3 +869,75 @@ about = "The borrow checker is used to prove at compile time that every referenc
     let v = ask_builtin(&store, &[], "what is SHAP used for");
     assert_eq!(v["citations"][0]["source"], "phase6.bias-audit-shap", "{v}");
 }
+
+/// `ask --explain`: exact Shapley values of the retrieved passages for the
+/// answer-support game. The coverage game is monotone, so every value is ≥ 0,
+/// and they add up to v(all passages); the cited passage carries the most.
+/// More passages than the enumeration allows is a usage error.
+#[test]
+fn ask_explain_attributes_the_answer_to_passages_by_exact_shapley() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("kb.sqlite");
+    let v = ask_builtin(&store, &[], "what is SHAP used for");
+    assert!(
+        v.get("explanation").is_none(),
+        "explanation only when asked: {v}"
+    );
+    let out = roadmap()
+        .args([
+            "rag",
+            "--store",
+            store.to_str().unwrap(),
+            "--embedder",
+            "hash",
+        ])
+        .args([
+            "ask",
+            "what is SHAP used for",
+            "-k",
+            "4",
+            "--explain",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert_ok(&out);
+    let v = json(&out.stdout);
+    let e = &v["explanation"];
+    assert_eq!(e["coalitions"], 16, "{e}");
+    assert_eq!(e["base_value"], 0.0, "{e}");
+    let values: Vec<f64> = e["passages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["shapley"].as_f64().unwrap())
+        .collect();
+    assert_eq!(values.len(), 4);
+    assert!(values.iter().all(|&x| x >= -1e-12), "{e}");
+    let full = e["full_value"].as_f64().unwrap();
+    assert!(full > 0.0 && full <= 1.0, "{e}");
+    assert!((values.iter().sum::<f64>() - full).abs() < 1e-12, "{e}");
+    assert!(e["additivity_error"].as_f64().unwrap() < 1e-12, "{e}");
+    let best = (0..4)
+        .max_by(|&a, &b| values[a].total_cmp(&values[b]))
+        .unwrap();
+    assert_eq!(
+        e["passages"][best]["source"], v["citations"][0]["source"],
+        "{v}"
+    );
+
+    let out = roadmap()
+        .args([
+            "rag",
+            "--store",
+            store.to_str().unwrap(),
+            "--embedder",
+            "hash",
+        ])
+        .args(["ask", "what is SHAP used for", "-k", "7", "--explain"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("-k 6 or less"), "{err}");
+}

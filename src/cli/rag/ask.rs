@@ -4,7 +4,8 @@ use anyhow::{bail, Result};
 
 use super::*;
 use crate::knowledge;
-use roadmap_rag::generate::validate_question;
+use roadmap_audit::shap::exact::{exact_shapley, Shapley};
+use roadmap_rag::generate::{validate_question, SupportGame};
 use roadmap_rag::retrieve::{search, Mode, SearchOptions};
 
 #[derive(Debug, clap::Args)]
@@ -23,9 +24,26 @@ pub(super) struct AskArgs {
     mode: ModeArg,
     #[command(flatten)]
     gen: GenArgs,
-    /// Print one JSON object: answer, citations, generator, retrieval_mode, timings.
+    /// Explain the answer: exact Shapley values of the retrieved passages (at most 6, so -k ≤ 6)
+    /// for the share of the answer's content words each supports, shown next to the sources.
+    #[arg(long)]
+    explain: bool,
+    /// Print one JSON object: answer, citations, generator, retrieval_mode, timings (and explanation).
     #[arg(long)]
     json: bool,
+}
+
+/// Passages an explanation enumerates at most: 2^6 = 64 coalitions.
+const EXPLAIN_MAX_PASSAGES: usize = 6;
+
+/// Exact Shapley values of the answer-support game ([`SupportGame`]) over the
+/// retrieved passages, by enumerating every coalition (`roadmap-audit`).
+fn explain(answer: &str, hits: &[roadmap_rag::store::Hit]) -> Result<Shapley> {
+    let texts: Vec<&str> = hits.iter().map(|h| h.text.as_str()).collect();
+    let game = SupportGame::new(answer, &texts);
+    Ok(exact_shapley(game.players(), |members| {
+        Ok::<f64, std::convert::Infallible>(game.value(members))
+    })?)
 }
 
 pub(super) fn ask_cmd(
@@ -38,6 +56,12 @@ pub(super) fn ask_cmd(
     let question = validate_question(&question)?.to_string();
     if a.k == 0 {
         bail!("-k must be at least 1");
+    }
+    if a.explain && a.k > EXPLAIN_MAX_PASSAGES {
+        bail!(
+            "--explain enumerates every subset of the retrieved passages, so it takes -k {EXPLAIN_MAX_PASSAGES} or less (got -k {}): pass a smaller -k",
+            a.k
+        );
     }
     let t0 = std::time::Instant::now();
     let embedder = load_embedder(args, &g.cache_dir())?;
@@ -79,6 +103,11 @@ pub(super) fn ask_cmd(
     };
     let citations = pick(&answer.cited);
     let attributed = pick(&answer.attributed);
+    let explanation = if a.explain {
+        Some(explain(&answer.text, &hits)?)
+    } else {
+        None
+    };
     if a.json {
         let to_json = |list: &[(usize, &roadmap_rag::store::Hit)]| -> Vec<serde_json::Value> {
             list.iter()
@@ -91,7 +120,7 @@ pub(super) fn ask_cmd(
                 })
                 .collect()
         };
-        let out = serde_json::json!({
+        let mut out = serde_json::json!({
             "question": question, "answer": answer.text, "citations": to_json(&citations),
             "attributed": to_json(&attributed),
             "generator": generator.name(), "retrieval_mode": Mode::from(a.mode).as_str(),
@@ -102,6 +131,17 @@ pub(super) fn ask_cmd(
                 "prompt_tokens": answer.prompt_tokens, "completion_tokens": answer.completion_tokens,
             },
         });
+        if let Some(e) = &explanation {
+            out["explanation"] = serde_json::json!({
+                "method": "exact Shapley values over subsets of the retrieved passages",
+                "value": "share of the answer's content words found in the passages",
+                "base_value": e.empty, "full_value": e.full, "coalitions": e.coalitions,
+                "additivity_error": e.additivity_error(),
+                "passages": e.values.iter().enumerate().map(|(i, v)| serde_json::json!({
+                    "n": i + 1, "source": display_source(&hits[i].source), "shapley": v,
+                })).collect::<Vec<_>>(),
+            });
+        }
         println!("{out}");
         return Ok(());
     }
@@ -136,6 +176,15 @@ pub(super) fn ask_cmd(
             h.line_end,
             h.score
         );
+    }
+    if let Some(e) = &explanation {
+        println!(
+            "why (exact Shapley over {} passage subsets; value = share of the answer's content words supported, {:.3} in all):",
+            e.coalitions, e.full
+        );
+        for (i, v) in e.values.iter().enumerate() {
+            println!("[{}] {:+.3} {}", i + 1, v, display_source(&hits[i].source));
+        }
     }
     Ok(())
 }
