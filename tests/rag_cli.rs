@@ -15,6 +15,19 @@ fn roadmap() -> Command {
     c
 }
 
+/// `roadmap rag --store STORE --embedder hash` (the tests' knowledge-base commands).
+fn rag_hash(store: &Path) -> Command {
+    let mut c = roadmap();
+    c.args([
+        "rag",
+        "--store",
+        store.to_str().unwrap(),
+        "--embedder",
+        "hash",
+    ]);
+    c
+}
+
 /// Fails the test with the command's stderr unless it exited successfully.
 fn assert_ok(out: &std::process::Output) {
     assert!(
@@ -743,14 +756,7 @@ fn the_builtin_base_answers_what_to_build_in_a_phase() {
         ("4", "Embedding-Based Similarity Search"),
         ("2", "Text Classifier From Scratch"),
     ] {
-        let out = roadmap()
-            .args([
-                "rag",
-                "--store",
-                store.to_str().unwrap(),
-                "--embedder",
-                "hash",
-            ])
+        let out = rag_hash(&store)
             .args([
                 "ask",
                 &format!("what do I build in phase {phase}"),
@@ -883,14 +889,7 @@ fn ask_explain_attributes_the_answer_to_passages_by_exact_shapley() {
         v.get("explanation").is_none(),
         "explanation only when asked: {v}"
     );
-    let out = roadmap()
-        .args([
-            "rag",
-            "--store",
-            store.to_str().unwrap(),
-            "--embedder",
-            "hash",
-        ])
+    let out = rag_hash(&store)
         .args([
             "ask",
             "what is SHAP used for",
@@ -926,14 +925,7 @@ fn ask_explain_attributes_the_answer_to_passages_by_exact_shapley() {
         "{v}"
     );
 
-    let out = roadmap()
-        .args([
-            "rag",
-            "--store",
-            store.to_str().unwrap(),
-            "--embedder",
-            "hash",
-        ])
+    let out = rag_hash(&store)
         .args(["ask", "what is SHAP used for", "-k", "7", "--explain"])
         .output()
         .unwrap();
