@@ -6,6 +6,7 @@
 //! fields are problems too (`"colection"` is a typo, not something to ignore).
 
 use roadmap_http::{FromJson, LocItem, ValidationIssue};
+use roadmap_rag::explain::MAX_EXPLAINED_PASSAGES;
 use serde::Serialize;
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
@@ -176,6 +177,9 @@ pub struct AskRequest {
     pub stream: bool,
     /// An opaque user id (stored only as a salted hash), 1..=128 characters.
     pub user: Option<String>,
+    /// Explain the answer by its passages: exact Shapley values over passage
+    /// subsets (k ≤ 6; an unset k is the configured one, at most 6).
+    pub explain: bool,
 }
 
 impl FromJson for AskRequest {
@@ -199,6 +203,16 @@ impl FromJson for AskRequest {
             &mut f.problems,
         );
         let stream = f.bool("stream").unwrap_or(false);
+        let explain = f.bool("explain").unwrap_or(false);
+        if explain && k.is_some_and(|k| k > MAX_EXPLAINED_PASSAGES as i64) {
+            f.problems.push(Problem::body(
+                "k",
+                format!(
+                    "explain enumerates every subset of the retrieved passages: k must be at most {MAX_EXPLAINED_PASSAGES} with explain"
+                ),
+                "less_than_equal",
+            ));
+        }
         let user = f.string("user", false);
         if let Some(u) = &user {
             let n = u.chars().count();
@@ -223,6 +237,7 @@ impl FromJson for AskRequest {
             generator,
             stream,
             user,
+            explain,
         })
     }
 }
@@ -495,6 +510,33 @@ pub struct AskResponse {
     pub timings: Timings,
     pub generated_tokens: usize,
     pub request_id: String,
+    /// With `explain: true`: how much of the answer each passage supports.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub explanation: Option<AnswerExplanation>,
+}
+
+/// Exact Shapley values of the retrieved passages for the answer-support game
+/// (`roadmap_rag::explain`): v(S) = share of the answer's content words found
+/// in the passages S; the values add up to `full_value - base_value`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AnswerExplanation {
+    /// v(∅), always 0.
+    pub base_value: f64,
+    /// v(every passage): the share of the answer the passages support.
+    pub full_value: f64,
+    /// Coalitions enumerated (2^k).
+    pub coalitions: usize,
+    /// |base + Σ values − full|.
+    pub additivity_error: f64,
+    /// One value per passage of `sources`, in order (`n` = its number).
+    pub passages: Vec<PassageShare>,
+}
+
+/// One passage's Shapley value.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PassageShare {
+    pub n: usize,
+    pub shapley: f64,
 }
 
 /// Per-document ingest result.

@@ -21,6 +21,7 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use roadmap_http::{AccessFields, ApiError, HttpErrorBody, ValidJson, ValidationErrorBody};
+use roadmap_rag::explain::{explain_answer, MAX_EXPLAINED_PASSAGES};
 use roadmap_rag::generate::{Answer, ExtractiveGenerator, Generator, NO_ANSWER};
 use roadmap_rag::retrieve::{search_with_vector, Fusion, Mode, SearchOptions};
 use roadmap_rag::store::Hit;
@@ -28,8 +29,8 @@ use roadmap_rag::RagError;
 use serde_json::json;
 
 use crate::api::{
-    AskRequest, AskResponse, Citation, FeedbackRequest, Passage, SearchRequest, SearchResponse,
-    Timings,
+    AnswerExplanation, AskRequest, AskResponse, Citation, FeedbackRequest, Passage, PassageShare,
+    SearchRequest, SearchResponse, Timings,
 };
 use crate::metrics::{GeneratorLabel, GroundingLabel, RatingLabel};
 use crate::queue::Admission;
@@ -396,8 +397,25 @@ fn ask_response(
     retrieval_ms: f64,
     started: Instant,
     id: &str,
+    explain: bool,
 ) -> AskResponse {
     let a = &g.answer;
+    // k ≤ 6 is checked before retrieval, so the enumeration cannot refuse.
+    let explanation = explain
+        .then(|| explain_answer(&a.text, hits).ok())
+        .flatten()
+        .map(|e| AnswerExplanation {
+            base_value: e.empty,
+            full_value: e.full,
+            coalitions: e.coalitions,
+            additivity_error: e.additivity_error(),
+            passages: e
+                .values
+                .iter()
+                .enumerate()
+                .map(|(i, &shapley)| PassageShare { n: i + 1, shapley })
+                .collect(),
+        });
     AskResponse {
         answer: a.text.clone(),
         citations: a
@@ -430,6 +448,7 @@ fn ask_response(
         },
         generated_tokens: a.completion_tokens,
         request_id: id.to_string(),
+        explanation,
     }
 }
 
@@ -489,6 +508,13 @@ pub async fn ask(
         .clone()
         .unwrap_or_else(|| s.config.retrieval.default_collection.clone());
     let k = req.k.unwrap_or(s.config.retrieval.k);
+    // An explanation enumerates 2^k coalitions: the configured k, at most 6.
+    let k = if req.explain && req.k.is_none() {
+        k.min(MAX_EXPLAINED_PASSAGES)
+    } else {
+        k
+    };
+    let explain = req.explain;
     let mode = parse_mode(&s, req.mode.as_deref());
     let generator: &'static str = match req
         .generator
@@ -542,6 +568,7 @@ pub async fn ask(
                 id,
                 cancel,
                 generator,
+                explain,
             ),
             &collection,
             Some(generator),
@@ -576,6 +603,7 @@ pub async fn ask(
                 retrieved.ms,
                 started,
                 &id,
+                explain,
             ))
             .into_response()
         }
@@ -677,6 +705,7 @@ fn stream_answer(
     id: String,
     cancel: Arc<AtomicBool>,
     generator: &'static str,
+    explain: bool,
 ) -> Response {
     let (tx, rx) = tokio::sync::mpsc::channel::<Event>(256);
     let deadline = started + s.config.request_timeout();
@@ -728,6 +757,7 @@ fn stream_answer(
                     retrieved.ms,
                     started,
                     &id,
+                    explain,
                 );
                 let done = serde_json::to_value(&body).unwrap_or_default();
                 let _ = tx.send(event("done", &done)).await;

@@ -136,6 +136,58 @@ async fn ingest_search_ask_feedback_delete_and_the_request_log() {
     );
 }
 
+/// `explain: true` attributes the answer to its passages by exact Shapley
+/// values (roadmap_rag::explain): one per source, adding up to the supported
+/// share, the cited passage first; k above 6 is refused with the rest.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn explained_answers_split_the_answer_over_their_passages() {
+    let mut s = start(Options::default()).await;
+    seed(&s).await;
+    let ask = |body: Value| {
+        let url = s.url("/v1/ask");
+        async move { client().post(url).json(&body).send().await.unwrap() }
+    };
+    let plain: Value = ask(json!({"question": "What does a full queue answer?", "k": 3}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(plain.get("explanation").is_none(), "{plain}");
+
+    let body: Value =
+        ask(json!({"question": "What does a full queue answer?", "k": 3, "explain": true}))
+            .await
+            .json()
+            .await
+            .unwrap();
+    let e = &body["explanation"];
+    let sources = body["sources"].as_array().unwrap().len();
+    assert_eq!(e["coalitions"], 1u64 << sources, "{body}");
+    let values: Vec<f64> = e["passages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["shapley"].as_f64().unwrap())
+        .collect();
+    assert_eq!(values.len(), sources, "{body}");
+    let full = e["full_value"].as_f64().unwrap();
+    assert!(full > 0.0 && full <= 1.0, "{e}");
+    assert!((values.iter().sum::<f64>() - full).abs() < 1e-12, "{e}");
+    assert!(values.iter().all(|&v| v >= -1e-12), "{e}");
+    let cited = body["citations"][0]["n"].as_u64().unwrap() as usize;
+    let best = (0..values.len())
+        .max_by(|&a, &b| values[a].total_cmp(&values[b]))
+        .unwrap();
+    assert_eq!(best + 1, cited, "{body}");
+
+    let r =
+        ask(json!({"question": "What does a full queue answer?", "k": 7, "explain": true})).await;
+    assert_eq!(r.status(), 422);
+    let err: Value = r.json().await.unwrap();
+    assert_eq!(err["detail"][0]["loc"], json!(["body", "k"]), "{err}");
+    s.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn bad_requests_get_their_status_and_every_problem() {
     let mut opts = Options::default();

@@ -177,74 +177,6 @@ pub fn attribute(answer: &str, hits: &[Hit]) -> Vec<usize> {
     shares.into_iter().take(2).map(|(n, _)| n).collect()
 }
 
-/// The answer-support game over retrieved passages, for explaining an answer
-/// by exact Shapley values over passage subsets (`roadmap rag ask --explain`).
-///
-/// Players are the passages; the value of a coalition S is the share of the
-/// answer's content words (lowercased word tokens, [`STOPWORDS`] left out, each
-/// distinct word once) that occur in at least one passage of S:
-///
-/// ```text
-/// v(S) = |{ w ∈ W : ∃ p ∈ S, w ∈ words(p) }| / |W|,   v(∅) = 0
-/// ```
-///
-/// the same evidence [`attribute`] uses, made additive: a passage's Shapley
-/// value is its average marginal contribution of answer words over every
-/// order in which passages could be added, so words found in two passages
-/// are split between them and a passage with none of the answer's words gets
-/// exactly 0. An answer with no content words has v ≡ 0.
-#[derive(Debug, Clone)]
-pub struct SupportGame {
-    /// Per content word: bit i set when passage i contains it.
-    covers: Vec<u64>,
-    passages: usize,
-}
-
-impl SupportGame {
-    /// The largest number of passages (one bit each).
-    pub const MAX_PASSAGES: usize = 64;
-
-    /// The game of `answer` over `passages` (at most [`Self::MAX_PASSAGES`]).
-    pub fn new(answer: &str, passages: &[&str]) -> SupportGame {
-        assert!(passages.len() <= Self::MAX_PASSAGES, "one bit per passage");
-        let content: HashSet<String> = words(answer)
-            .into_iter()
-            .filter(|w| !STOPWORDS.contains(&w.as_str()))
-            .collect();
-        let sets: Vec<HashSet<String>> = passages
-            .iter()
-            .map(|p| words(p).into_iter().collect())
-            .collect();
-        let covers = content
-            .iter()
-            .map(|w| {
-                sets.iter()
-                    .enumerate()
-                    .filter(|(_, set)| set.contains(w))
-                    .fold(0u64, |m, (i, _)| m | 1 << i)
-            })
-            .collect();
-        SupportGame {
-            covers,
-            passages: passages.len(),
-        }
-    }
-
-    /// Number of players (passages).
-    pub fn players(&self) -> usize {
-        self.passages
-    }
-
-    /// v(S) for the passages `members` (0-based indices).
-    pub fn value(&self, members: &[usize]) -> f64 {
-        if self.covers.is_empty() {
-            return 0.0;
-        }
-        let s = members.iter().fold(0u64, |m, &i| m | 1 << i);
-        self.covers.iter().filter(|&&c| c & s != 0).count() as f64 / self.covers.len() as f64
-    }
-}
-
 /// Lowercased word tokens (Unicode word boundaries), the unit of term overlap.
 pub(crate) fn words(text: &str) -> Vec<String> {
     text.unicode_words().map(|w| w.to_lowercase()).collect()
@@ -759,27 +691,5 @@ mod tests {
             Err(GenerateError::QuestionTooLong { chars: 19_999, .. })
         ));
         assert_eq!(validate_question(" What? ").unwrap(), "What?");
-    }
-}
-
-#[cfg(test)]
-mod support_game_tests {
-    use super::SupportGame;
-
-    #[test]
-    fn coverage_values_by_hand() {
-        // Content words of the answer: alpha, beta, gamma, delta ("the" is a stop word).
-        let g = SupportGame::new(
-            "the alpha beta gamma delta",
-            &["alpha beta here", "beta gamma there", "nothing relevant"],
-        );
-        assert_eq!(g.players(), 3);
-        assert_eq!(g.value(&[]), 0.0);
-        assert_eq!(g.value(&[0]), 0.5);
-        assert_eq!(g.value(&[1]), 0.5);
-        assert_eq!(g.value(&[0, 1]), 0.75);
-        assert_eq!(g.value(&[2]), 0.0);
-        assert_eq!(g.value(&[0, 1, 2]), 0.75);
-        assert_eq!(SupportGame::new("the of", &["the of"]).value(&[0]), 0.0);
     }
 }

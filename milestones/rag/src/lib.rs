@@ -17,6 +17,7 @@ pub mod conversation;
 pub mod embedder;
 pub mod error;
 pub mod eval;
+pub mod explain;
 pub mod extract;
 pub mod generate;
 pub mod ingest;

@@ -4,8 +4,8 @@ use anyhow::{bail, Result};
 
 use super::*;
 use crate::knowledge;
-use roadmap_audit::shap::exact::{exact_shapley, Shapley};
-use roadmap_rag::generate::{validate_question, SupportGame};
+use roadmap_rag::explain::{explain_answer, MAX_EXPLAINED_PASSAGES as EXPLAIN_MAX_PASSAGES};
+use roadmap_rag::generate::validate_question;
 use roadmap_rag::retrieve::{search, Mode, SearchOptions};
 
 #[derive(Debug, clap::Args)]
@@ -31,19 +31,6 @@ pub(super) struct AskArgs {
     /// Print one JSON object: answer, citations, generator, retrieval_mode, timings (and explanation).
     #[arg(long)]
     json: bool,
-}
-
-/// Passages an explanation enumerates at most: 2^6 = 64 coalitions.
-const EXPLAIN_MAX_PASSAGES: usize = 6;
-
-/// Exact Shapley values of the answer-support game ([`SupportGame`]) over the
-/// retrieved passages, by enumerating every coalition (`roadmap-audit`).
-fn explain(answer: &str, hits: &[roadmap_rag::store::Hit]) -> Result<Shapley> {
-    let texts: Vec<&str> = hits.iter().map(|h| h.text.as_str()).collect();
-    let game = SupportGame::new(answer, &texts);
-    Ok(exact_shapley(game.players(), |members| {
-        Ok::<f64, std::convert::Infallible>(game.value(members))
-    })?)
 }
 
 pub(super) fn ask_cmd(
@@ -104,7 +91,7 @@ pub(super) fn ask_cmd(
     let citations = pick(&answer.cited);
     let attributed = pick(&answer.attributed);
     let explanation = if a.explain {
-        Some(explain(&answer.text, &hits)?)
+        Some(explain_answer(&answer.text, &hits)?)
     } else {
         None
     };
