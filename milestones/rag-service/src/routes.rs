@@ -197,15 +197,16 @@ fn log_row(s: &AppState, rec: RequestRecord) {
     }
 }
 
+/// The request-log row of a search or ask, before its outcome: the text is
+/// stored redacted, with its whitespace-token count (a drift feature).
 fn base_record(
-    s: &AppState,
     id: &str,
     route: &str,
+    text: &str,
     collection: &str,
     k: usize,
     mode: Mode,
 ) -> RequestRecord {
-    let _ = s;
     RequestRecord {
         request_id: id.to_string(),
         at_unix: now_unix(),
@@ -213,6 +214,8 @@ fn base_record(
         collection: Some(collection.to_string()),
         k: Some(k as u32),
         mode: Some(mode.as_str().to_string()),
+        question: Some(roadmap_common::redact::redact_text(text)),
+        question_tokens: Some(text.split_whitespace().count() as u32),
         ..Default::default()
     }
 }
@@ -254,9 +257,7 @@ pub async fn search(
         .unwrap_or_else(|| s.config.retrieval.default_collection.clone());
     let k = req.k.unwrap_or(s.config.retrieval.k);
     let mode = parse_mode(&s, req.mode.as_deref());
-    let mut rec = base_record(&s, &id, "/v1/search", &collection, k, mode);
-    rec.question = Some(roadmap_common::redact::redact_text(&req.query));
-    rec.question_tokens = Some(req.query.split_whitespace().count() as u32);
+    let mut rec = base_record(&id, "/v1/search", &req.query, &collection, k, mode);
     let result = with_deadline(&s, retrieve(&s, &req.query, &collection, k, mode)).await;
     rec.latency_ms = started.elapsed().as_secs_f64() * 1e3;
     let resp = match result {
@@ -525,9 +526,7 @@ pub async fn ask(
         "openai" => "openai",
         _ => "extractive",
     };
-    let mut rec = base_record(&s, &id, "/v1/ask", &collection, k, mode);
-    rec.question = Some(roadmap_common::redact::redact_text(&req.question));
-    rec.question_tokens = Some(req.question.split_whitespace().count() as u32);
+    let mut rec = base_record(&id, "/v1/ask", &req.question, &collection, k, mode);
     rec.generator = Some(generator.to_string());
     rec.user_hash = req.user.as_deref().map(|u| hash_user(&s.user_salt, u));
     let stream = req.stream;
