@@ -292,8 +292,10 @@ fn fairness_of_the_predictions_equals_the_library() {
     // Terminal table, Markdown, HTML and the mitigation.
     let md = env.path("r/report.md");
     let html = env.path("r/report.html");
+    let charts = env.path("r/charts");
     env.cmd()
         .args(["audit", "fairness", "--predictions", &s(&preds)])
+        .args(["--plots", &s(&charts)])
         .args([
             "--sensitive",
             "sex",
@@ -312,6 +314,10 @@ fn fairness_of_the_predictions_equals_the_library() {
         .contains("| group | count |"));
     let page = std::fs::read_to_string(&html).unwrap();
     assert!(page.contains("<svg") && page.contains("</html>"));
+    // The page's chart, also on its own: the SVG and the same drawing as PNG.
+    let svg = std::fs::read_to_string(charts.join("rates-sex.svg")).unwrap();
+    assert!(svg.contains("rates by sex"), "{svg}");
+    assert_png(&charts.join("rates-sex.png"), (900, 380));
     let m = env.json(&fair(&s(&preds), "sex", &["--mitigate", "eo", "--json"]));
     assert_eq!(m["mitigation"]["fitted"]["constraint"], "equalized_odds");
     assert!(m["mitigation"]["accuracy_cost"].is_number(), "{m}");
@@ -602,9 +608,15 @@ fn explain_one_row_with_plots() {
         .stdout(predicate::str::contains("1 other columns"))
         .stdout(predicate::str::contains("max |error|"))
         .stdout(predicate::str::contains("waterfall.svg"));
-    for f in ["waterfall.svg", "bar.svg", "beeswarm.svg"] {
-        let svg = std::fs::read_to_string(plots.join(f)).unwrap();
+    for f in ["waterfall", "bar", "beeswarm"] {
+        let svg = std::fs::read_to_string(plots.join(format!("{f}.svg"))).unwrap();
         assert!(svg.contains("<svg"), "{f}");
+        // The PNG is that SVG rasterized: same width and height.
+        let size = |attr: &str| -> u32 {
+            let at = svg.find(&format!("{attr}=\"")).unwrap() + attr.len() + 2;
+            svg[at..].split('"').next().unwrap().parse().unwrap()
+        };
+        assert_png(&plots.join(format!("{f}.png")), (size("width"), size("height")));
     }
     let e = env.fails(&words(&format!(
         "explain --model {} --data {} --row 80",
@@ -771,4 +783,13 @@ fn adult_train_audit_and_explain() {
     )));
     assert!(e["max_additivity_error"].as_f64().unwrap() < 1e-9, "{e}");
     assert_eq!(e["columns"]["names"].as_array().unwrap().len(), 14);
+}
+
+/// A PNG file (by its signature) of `size` pixels (IHDR width and height).
+fn assert_png(path: &std::path::Path, size: (u32, u32)) {
+    let b = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    assert_eq!(&b[..8], b"\x89PNG\r\n\x1a\n", "{} is not a PNG", path.display());
+    assert_eq!(&b[12..16], b"IHDR");
+    let be = |i: usize| u32::from_be_bytes(b[i..i + 4].try_into().unwrap());
+    assert_eq!((be(16), be(20)), size, "{}", path.display());
 }

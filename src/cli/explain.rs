@@ -98,7 +98,8 @@ pub struct Args {
     /// Print one JSON object
     #[arg(long)]
     json: bool,
-    /// Write shap-style SVG plots into this folder: waterfall (with --row), bar, beeswarm
+    /// Write shap-style plots into this folder, each as SVG and PNG: waterfall (with --row), bar,
+    /// beeswarm
     #[arg(long, value_name = "DIR")]
     plots: Option<PathBuf>,
     /// Explain this text with the sentiment network, token by token (coloured unless NO_COLOR is
@@ -428,7 +429,8 @@ fn row_table(e: &Explanation, table: &Table, position: usize, top: usize) -> Str
     )
 }
 
-/// Writes waterfall (one row only), bar and beeswarm SVGs; returns their paths.
+/// Writes waterfall (one row only), bar and beeswarm plots, each as SVG and as
+/// the same drawing rasterized to PNG; returns their paths.
 fn write_plots(
     dir: &Path,
     selection: &Selection,
@@ -440,21 +442,24 @@ fn write_plots(
         .with_context(|| format!("cannot create the plots folder {}", dir.display()))?;
     let mut svgs = Vec::new();
     if let Selection::Row(_) = selection {
-        svgs.push(("waterfall.svg", plot::waterfall_svg(by_column, 0, top)?));
+        svgs.push(("waterfall", plot::waterfall_svg(by_column, 0, top)?));
     }
-    svgs.push(("bar.svg", plot::bar_svg(by_column, top)?));
+    svgs.push(("bar", plot::bar_svg(by_column, top)?));
     // Per model column where there is one: its values colour the dots.
     svgs.push((
-        "beeswarm.svg",
+        "beeswarm",
         plot::beeswarm_svg(per_feature.unwrap_or(by_column), top)?,
     ));
-    svgs.into_iter()
-        .map(|(name, svg)| {
-            let path = dir.join(name);
-            write_file(&path, &svg)?;
-            Ok(path)
-        })
-        .collect()
+    let mut paths = Vec::new();
+    for (name, svg) in svgs {
+        for ext in ["svg", "png"] {
+            let path = dir.join(format!("{name}.{ext}"));
+            roadmap_common::plot::save_chart(&path, &svg)
+                .with_context(|| format!("cannot write the {name} plot"))?;
+            paths.push(path);
+        }
+    }
+    Ok(paths)
 }
 
 fn text(a: &Args, text: &str, g: &Globals) -> Result<()> {

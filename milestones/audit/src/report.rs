@@ -175,6 +175,30 @@ impl FairnessReport {
 
     /// A self-contained HTML page: tables and, per grouping, a bar chart of
     /// selection rate, TPR and FPR by group (plus the mitigation, if given).
+    /// The rates chart of each audit (selection rate, TPR, FPR per group) as
+    /// SVG, named after its sensitive columns (`rates-sex`, `rates-sex-race`):
+    /// the charts of the HTML page, for saving on their own.
+    pub fn charts(&self) -> Result<Vec<(String, String)>> {
+        self.audits
+            .iter()
+            .map(|a| {
+                let name: String = a
+                    .sensitive
+                    .join("-")
+                    .chars()
+                    .map(|c| {
+                        if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                            c
+                        } else {
+                            '_'
+                        }
+                    })
+                    .collect();
+                Ok((format!("rates-{name}"), rates_chart(a)?))
+            })
+            .collect()
+    }
+
     pub fn render_html(&self, mitigation: Option<&MitigationReport>) -> Result<String> {
         let mut out = String::from(
             "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Fairness audit</title>\n<style>\

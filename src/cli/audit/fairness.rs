@@ -92,6 +92,10 @@ pub struct Args {
     /// Also write a self-contained HTML page with bar charts
     #[arg(long, value_name = "OUT.html")]
     html: Option<PathBuf>,
+    /// Also write each audit's rates chart into this folder, as SVG and PNG
+    /// (`rates-<columns>.svg`, `rates-<columns>.png`)
+    #[arg(long, value_name = "DIR")]
+    plots: Option<PathBuf>,
 }
 
 /// `dp` / `demographic_parity` or `eo` / `equalized_odds`.
@@ -145,6 +149,19 @@ pub fn run(a: Args) -> Result<ExitCode> {
             .context("cannot draw the HTML report's charts")?;
         write_file(path, &html)?;
         eprintln!("HTML report written to {}", path.display());
+    }
+    if let Some(dir) = &a.plots {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create the plots folder {}", dir.display()))?;
+        let charts = report.charts().context("cannot draw the rates charts")?;
+        for (name, svg) in charts {
+            for ext in ["svg", "png"] {
+                let path = dir.join(format!("{name}.{ext}"));
+                roadmap_common::plot::save_chart(&path, &svg)
+                    .with_context(|| format!("cannot write the chart {}", path.display()))?;
+                eprintln!("chart written to {}", path.display());
+            }
+        }
     }
     if a.json {
         let mut v = report.to_json();
