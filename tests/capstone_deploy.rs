@@ -60,16 +60,18 @@ fn part_containers() -> String {
         .unwrap_or_default()
 }
 
-#[test]
-fn deploy_part_runs_the_service_in_a_container_or_says_why_not() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("progress.db");
+/// The tests of this file one at a time: both may build the same images.
+static ENGINE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// `roadmap` with a temporary home and database, the shared asset cache, and
+/// the variables that say where the engine is.
+fn roadmap(dir: &std::path::Path) -> Command {
     let mut cmd = Command::cargo_bin("roadmap").unwrap();
     cmd.env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", dir.path())
-        .env("ROADMAP_DB", &db)
-        .env("ROADMAP_DATA_DIR", dir.path().join("data"))
+        .env("HOME", dir)
+        .env("ROADMAP_DB", dir.join("progress.db"))
+        .env("ROADMAP_DATA_DIR", dir.join("data"))
         .env("ROADMAP_CACHE", cache())
         .env("ROADMAP_LEARNER", "ada")
         .env("NO_COLOR", "1")
@@ -80,6 +82,32 @@ fn deploy_part_runs_the_service_in_a_container_or_says_why_not() {
             cmd.env(var, v);
         }
     }
+    cmd
+}
+
+/// The deploy part's report in a `--json` run's output.
+fn deploy_part(v: &Value) -> Value {
+    v["parts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["part"] == "deploy")
+        .unwrap()
+        .clone()
+}
+
+/// Whether the deploy part must run here: an engine answers, or this is CI
+/// (where a missing engine is a failure, not a skip).
+fn engine_required() -> bool {
+    engine_answers() || std::env::var_os("CI").is_some_and(|v| !v.is_empty())
+}
+
+#[test]
+fn deploy_part_runs_the_service_in_a_container_or_says_why_not() {
+    let _one = ENGINE.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("progress.db");
+    let mut cmd = roadmap(dir.path());
     // The burst runs too: the container loads SmolLM2 and must refuse past its queue.
     let out = cmd
         .args([
@@ -96,16 +124,8 @@ fn deploy_part_runs_the_service_in_a_container_or_says_why_not() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     let v: Value = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("stdout is not one JSON object ({e}); stderr: {stderr}"));
-    let part = v["parts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["part"] == "deploy")
-        .unwrap()
-        .clone();
-    let ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty());
-
-    if !engine_answers() && !ci {
+    let part = deploy_part(&v);
+    if !engine_required() {
         assert_eq!(part["status"], "skipped", "{part}");
         assert!(
             part["reason"]
@@ -158,7 +178,10 @@ fn deploy_part_runs_the_service_in_a_container_or_says_why_not() {
     assert_eq!(f("deploy_error_ratio"), 0.0, "{m}");
     assert!(f("deploy_ask_p95_ms") >= f("deploy_ask_p50_ms"), "{m}");
     assert!(f("deploy_answers") >= 5.0, "{m}");
-    assert_eq!(v["completes"], serde_json::json!(["phase6.containerize-deploy"]));
+    assert_eq!(
+        v["completes"],
+        serde_json::json!(["phase6.containerize-deploy"])
+    );
 
     let conn = rusqlite::Connection::open(&db).unwrap();
     let status: String = conn
@@ -170,4 +193,62 @@ fn deploy_part_runs_the_service_in_a_container_or_says_why_not() {
         .unwrap();
     assert_eq!(status, "done");
     assert_eq!(part_containers(), "", "containers of the part left behind");
+}
+
+/// Bad input: a service that cannot start in its container. The MiniLM folder
+/// given to the run holds the model's file names but not its contents, so the
+/// host side accepts it, mounts it, and the service in the container fails to
+/// load it and exits: the `ready` check must fail with the container's logs,
+/// and the container must be gone.
+#[test]
+fn a_container_that_never_becomes_ready_fails_the_part_with_its_logs_and_is_removed() {
+    if !engine_required() {
+        eprintln!("no Docker engine here (and not CI): nothing to check");
+        return;
+    }
+    let _one = ENGINE.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let broken = dir.path().join("broken-minilm");
+    std::fs::create_dir(&broken).unwrap();
+    for f in ["model.safetensors", "tokenizer.json", "config.json"] {
+        std::fs::write(broken.join(f), "not a model\n").unwrap();
+    }
+    let out = roadmap(dir.path())
+        .env("ROADMAP_ALL_MINILM_L6_V2_DIR", &broken)
+        .args([
+            "run",
+            "phase6",
+            "--parts",
+            "deploy",
+            "--json",
+            "--service-burst",
+            "0",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let v: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("stdout is not one JSON object ({e}); stderr: {stderr}"));
+    let part = deploy_part(&v);
+    assert_eq!(part["status"], "failed", "{part}\n{stderr}");
+    let ready = part["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "deploy.ready")
+        .unwrap_or_else(|| panic!("no ready check: {part}"));
+    assert_eq!(ready["passed"], false, "{ready}");
+    let detail = ready["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("stopped before it was ready") && detail.contains("log lines of"),
+        "{detail}"
+    );
+    // The logs say why: the embedder could not be loaded from the mounted folder.
+    assert!(detail.contains("/models/all-minilm-l6-v2"), "{detail}");
+    assert!(v["completes"].as_array().unwrap().is_empty(), "{v}");
+    assert_eq!(
+        part_containers(),
+        "",
+        "the failed container was left behind"
+    );
 }

@@ -135,7 +135,9 @@ pub fn run(s: &Settings, rep: &mut Reporter) -> Result<Ran> {
         if removed == 0 {
             "no container of a killed earlier run".to_string()
         } else {
-            format!("removed {removed} container(s) of a killed earlier run (by label {PART_LABEL})")
+            format!(
+                "removed {removed} container(s) of a killed earlier run (by label {PART_LABEL})"
+            )
         },
     );
 
@@ -183,7 +185,9 @@ pub fn run(s: &Settings, rep: &mut Reporter) -> Result<Ran> {
                 format!("built in {:.1} s", image.build_s)
             },
             if cfg!(debug_assertions) {
-                format!("; a debug build: the ≤ {IMAGE_GOAL_MB} MB goal is judged on release builds")
+                format!(
+                    "; a debug build: the ≤ {IMAGE_GOAL_MB} MB goal is judged on release builds"
+                )
             } else {
                 String::new()
             },
@@ -348,7 +352,11 @@ pub fn run(s: &Settings, rep: &mut Reporter) -> Result<Ran> {
                 format!(
                     "GET /metrics: {} samples; roadmap_rag_answers_total {answers}; {}",
                     text.lines().filter(|l| !l.starts_with('#')).count(),
-                    if build.is_empty() { "no roadmap_rag_build_info" } else { &build }
+                    if build.is_empty() {
+                        "no roadmap_rag_build_info"
+                    } else {
+                        &build
+                    }
                 ),
             );
         }
@@ -653,7 +661,10 @@ fn image_config_problems(inspect: &Value) -> Vec<String> {
     if c["User"].as_str() != Some("10001:10001") {
         p.push(format!("user {} (want 10001:10001)", c["User"]));
     }
-    if c["Healthcheck"]["Test"].as_array().is_none_or(|t| t.is_empty()) {
+    if c["Healthcheck"]["Test"]
+        .as_array()
+        .is_none_or(|t| t.is_empty())
+    {
         p.push("no HEALTHCHECK".into());
     }
     if c["StopSignal"].as_str() != Some("SIGTERM") {
@@ -809,7 +820,10 @@ impl<'a> Container<'a> {
         for (k, v) in [
             ("GENERATION_CONCURRENCY", service::CONCURRENCY.to_string()),
             ("GENERATION_QUEUE_DEPTH", service::QUEUE_DEPTH.to_string()),
-            ("GENERATION_MAX_TOKENS", service::BURST_MAX_TOKENS.to_string()),
+            (
+                "GENERATION_MAX_TOKENS",
+                service::BURST_MAX_TOKENS.to_string(),
+            ),
             (
                 "SERVER_REQUEST_TIMEOUT_SECONDS",
                 service::REQUEST_TIMEOUT_SECONDS.to_string(),
@@ -837,7 +851,11 @@ impl<'a> Container<'a> {
             .with_context(|| {
                 format!(
                     "no 127.0.0.1 port published for 8080/tcp (`docker port`: {})",
-                    if p.ok { p.stdout.trim().to_string() } else { p.error_line() }
+                    if p.ok {
+                        p.stdout.trim().to_string()
+                    } else {
+                        p.error_line()
+                    }
                 )
             })
     }
@@ -902,7 +920,7 @@ impl<'a> Container<'a> {
                 Err(e) => last = e.to_string(),
             }
             polls += 1;
-            if polls % 4 == 0 {
+            if polls.is_multiple_of(4) {
                 match self.state() {
                     Ok((s, code)) if s != "running" && s != "created" => {
                         return Err(format!(
@@ -974,7 +992,12 @@ impl<'a> Container<'a> {
         let started = Instant::now();
         let o = docker(
             self.scratch,
-            &["stop", "--time", &STOP_GRACE_SECONDS.to_string(), &self.name],
+            &[
+                "stop",
+                "--time",
+                &STOP_GRACE_SECONDS.to_string(),
+                &self.name,
+            ],
             Duration::from_secs(STOP_GRACE_SECONDS + 30),
         )?;
         let secs = started.elapsed().as_secs_f64();

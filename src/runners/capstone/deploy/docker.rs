@@ -70,7 +70,10 @@ pub fn run(scratch: &Path, program: &str, args: &[&str], timeout: Duration) -> R
         .with_context(|| format!("cannot run {shown}"))?;
     let started = Instant::now();
     let status = loop {
-        if let Some(status) = child.try_wait().with_context(|| format!("waiting for {shown}"))? {
+        if let Some(status) = child
+            .try_wait()
+            .with_context(|| format!("waiting for {shown}"))?
+        {
             break status;
         }
         if started.elapsed() > timeout {
@@ -84,7 +87,8 @@ pub fn run(scratch: &Path, program: &str, args: &[&str], timeout: Duration) -> R
         }
         std::thread::sleep(Duration::from_millis(50));
     };
-    let read = |p: &Path| String::from_utf8_lossy(&std::fs::read(p).unwrap_or_default()).into_owned();
+    let read =
+        |p: &Path| String::from_utf8_lossy(&std::fs::read(p).unwrap_or_default()).into_owned();
     let output = Output {
         ok: status.success(),
         code: status.code(),
