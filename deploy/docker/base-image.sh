@@ -20,7 +20,9 @@
 # Idempotent: if TAG already exists and carries the label
 # org.roadmap.project=roadmap, nothing is done; an image of that tag that this
 # script did not make (e.g. pulled from a registry) is never replaced unless
-# --force is given. Temporary files are removed on every exit path.
+# --force is given. Temporary files are removed on every exit path. Concurrent
+# calls are serialised by a lock (/var/tmp/roadmap-base-image.lock), so the
+# image is built once however many callers ask for it at the same time.
 #
 # Environment:
 #   DEBIAN_MIRROR             mirror for debootstrap (default: debootstrap's own default)
@@ -57,6 +59,17 @@ suite=bookworm
 if ! docker info >/dev/null 2>&1; then
   echo "base-image.sh: the Docker engine is not reachable (docker info failed): start it first" >&2
   exit 1
+fi
+
+# One build at a time: the capstone runner (`roadmap run phase6 --parts deploy`,
+# which runs this very script), its test and .ci/deploy-e2e may all ask for the
+# image; a second caller waits here for the first, then finds the image made.
+lock=/var/tmp/roadmap-base-image.lock
+if command -v flock >/dev/null 2>&1 && exec 9>>"$lock" 2>/dev/null; then
+  if ! flock -w 900 9; then
+    echo "base-image.sh: another base-image.sh has held $lock for 15 min; stop it or remove the lock" >&2
+    exit 1
+  fi
 fi
 
 if docker image inspect "$tag" >/dev/null 2>&1; then

@@ -11,7 +11,7 @@
 //! | `quality` | `phase6.data-validation` | [`quality`]: a corrupted CSV gives exactly its planted failure cases; a shifted half drifts, an unshifted one does not |
 //! | `ab` | `phase6.ab-testing` | [`ab`]: a replayed experiment with a winner known in advance, and a skewed log that must raise the SRM alert |
 //! | `audit` | `phase6.bias-audit-shap` | [`audit`]: the Adult model trained, audited on sex and race, explained with SHAP |
-//! | `deploy` | `phase6.containerize-deploy` | [`deploy`]: the Docker engine; the containerized stack |
+//! | `deploy` | `phase6.containerize-deploy` | [`deploy`]: with a Docker engine, the base image (reused, or made by debootstrap), the service image around the running binary, one hardened container on a 127.0.0.1 port under the same workload, `/metrics`, health check, SIGTERM drain, clean-up |
 //!
 //! Every check is printed the moment it is decided (`✓ part.check: detail` or
 //! `✗ part.check: detail`, on stdout, or on stderr with `--json`) so a
@@ -111,8 +111,8 @@ pub struct Args {
     /// identical, a negative control in which no winner may be found
     #[arg(long, value_name = "K", default_value_t = 5, value_parser = crate::flags::count_in(1..=50))]
     ab_treatment_k: usize,
-    /// Service: local-LLM asks fired at once past the generation queue (1 slot + 1 place); 0 runs
-    /// the workload without the burst and without loading the local LLM
+    /// Service and deploy: local-LLM asks fired at once past the generation queue (1 slot + 1
+    /// place); 0 runs the workload without the burst and without loading the local LLM
     #[arg(long, value_name = "N", default_value_t = 8, value_parser = crate::flags::count_in(0..=64))]
     service_burst: usize,
     /// Seed of the A/B replay and of the audit's bootstrap
@@ -471,7 +471,11 @@ mod tests {
             cache_dir: shared_test_cache(),
             latest_models: Default::default(),
         };
+        // Deploy is left out: it packs the running binary into an image, and
+        // this is the unit-test binary (tests/capstone_deploy.rs runs it).
         let args: Vec<std::ffi::OsString> = [
+            "--parts",
+            "service,quality,ab,audit",
             "--json",
             "--bootstrap",
             "0",
@@ -486,12 +490,12 @@ mod tests {
         let out = crate::runners::run_with(&Capstone, &ctx, &args).unwrap();
         let emitted: std::collections::BTreeSet<&str> =
             out.metrics.keys().map(String::as_str).collect();
-        // Deploy declares nothing; without a burst (no local LLM in the test
-        // cache) the service has no 429 count to report; every other metric is emitted.
+        // Without a burst (no local LLM in the test cache) the service has no
+        // 429 count to report; every other metric of the parts that ran is emitted.
         let declared: std::collections::BTreeSet<&str> = all_metrics()
             .iter()
             .copied()
-            .filter(|m| *m != "service_burst_429")
+            .filter(|m| *m != "service_burst_429" && !deploy::METRICS.contains(m))
             .collect();
         assert_eq!(emitted, declared);
         assert_eq!(

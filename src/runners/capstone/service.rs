@@ -49,18 +49,19 @@ pub const METRICS: &[&str] = &[
     "service_burst_429",
 ];
 
-/// Generation slots and queue places of the service under test.
-const CONCURRENCY: usize = 1;
-const QUEUE_DEPTH: usize = 1;
+/// Generation slots and queue places of the service under test (the `deploy`
+/// part's container gets the same settings and questions).
+pub(super) const CONCURRENCY: usize = 1;
+pub(super) const QUEUE_DEPTH: usize = 1;
 /// Tokens per local answer in the burst (enough to keep the slot busy).
-const BURST_MAX_TOKENS: usize = 24;
+pub(super) const BURST_MAX_TOKENS: usize = 24;
 /// Every request's deadline. The service's default is 30 s, but one local answer over a
 /// retrieved context took 18 s on a busy 2-core machine, so a queued ask would time out
 /// behind it; the burst checks refusals (429), not the deadline.
-const REQUEST_TIMEOUT_SECONDS: f64 = 120.0;
+pub(super) const REQUEST_TIMEOUT_SECONDS: f64 = 120.0;
 
 /// Questions about the built-in knowledge base.
-const QUESTIONS: [&str; 5] = [
+pub(super) const QUESTIONS: [&str; 5] = [
     "what do I build in phase 4",
     "what is phase 5 about",
     "how is a run recorded in the progress database",
