@@ -34,21 +34,25 @@ use serde_json::json;
 use crate::requestlog::now_unix;
 use crate::workload::Check;
 
-/// Long questions about nothing in the knowledge base (cooking, gardening,
-/// travel): 40 to 50 words each where the normal ones have 5 to 8.
+/// Long questions about nothing in the knowledge base (baking, gardening,
+/// travel, housework): 45 to 55 words each where the normal ones have 5 to
+/// 8. Apart from function words they use no word of the capstone's built-in
+/// knowledge base (a test of the runner checks it), so retrieval finds only
+/// weak matches and the extractive answer is "I don't know" — what an
+/// off-topic question should get.
 pub const DRIFTED_QUESTIONS: [&str; 4] = [
-    "What is the best way to bake a sourdough bread with rye flour in a cold kitchen during the winter months, \
-     how long should the dough proof before it goes into the oven, and should I use a cast iron pot with a lid \
-     or a baking stone with a tray of water underneath it?",
-    "My tomato plants have yellow leaves with brown spots near the bottom of the stems and the fruit cracks \
-     after heavy rain, so which fertiliser, watering schedule and pruning method would you recommend for a \
-     small balcony garden that gets about six hours of direct sun a day?",
-    "Which train connections between Lisbon, Madrid and Barcelona are the most comfortable for a family with \
-     two small children and a lot of luggage, are night trains still running on that route in the autumn, \
-     and how far in advance should the tickets be bought to get a good price?",
+    "What is the best way to bake a sourdough bread with rye flour in a cold kitchen during the winter, \
+     how many hours should the dough proof ahead of baking in the oven, and should I use a cast iron pot \
+     with a lid or a baking stone with a tray of water underneath?",
+    "My tomato plants show yellow leaves with brown spots near the bottom of the stems and the fruit \
+     cracks whenever heavy rain falls, which fertiliser, watering routine and pruning method would suit a \
+     small balcony garden that enjoys roughly six hours of direct sun a day?",
+    "Which train connections linking Lisbon, Madrid and Barcelona are the comfiest for a family with \
+     small children and a lot of luggage, are night trains still running on that route in the autumn, and \
+     how far in advance should the tickets be bought to get a good price?",
     "How do I remove an old red wine stain from a light wool carpet without damaging the fibres, is white \
-     vinegar or baking soda safer to use first, and what should I do if the stain comes back after the \
-     carpet has dried completely in a warm room overnight?",
+     vinegar or baking soda safer to use, and what should I do if the stain reappears whenever the carpet \
+     dried completely in a warm room overnight?",
 ];
 
 /// What to drive and how the service's drift check is timed.
