@@ -6,7 +6,7 @@
 //! normed Wasserstein, Jensen–Shannon — decide). The current day is shifted
 //! (longer questions, lower scores) so every test has work to do.
 //!
-//! `cargo bench -p roadmap-rag-service --bench drift`
+//! `cargo bench -p roadmap-rag-service --bench drift_check`
 
 use std::time::Duration;
 
