@@ -177,6 +177,10 @@ pub fn evaluate(db: &Path, schedule: &DriftSchedule, end_unix: f64) -> DriftOutc
 
 /// Writes an outcome into the drift gauges (see the module doc).
 pub fn export(metrics: &Metrics, outcome: &DriftOutcome, end_unix: f64) {
+    let _scrapes_wait = metrics
+        .drift_update
+        .write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     metrics.drift_score.clear();
     metrics.drift_detected.clear();
     metrics.dataset_drift.clear();

@@ -199,6 +199,10 @@ pub struct Metrics {
     pub drift_runs: Family<ResultLabel, Counter>,
     pub drift_window_requests: Family<WindowLabel, Gauge>,
     pub log_dropped: Counter,
+    /// Held for writing while a drift run replaces its gauges and for reading
+    /// while encoding, so a scrape sees one run's gauges, never half of two
+    /// (a cleared family next to the previous run's timestamp).
+    pub drift_update: std::sync::RwLock<()>,
 }
 
 impl Metrics {
@@ -364,11 +368,17 @@ impl Metrics {
             drift_runs,
             drift_window_requests,
             log_dropped,
+            drift_update: std::sync::RwLock::new(()),
         }
     }
 
     /// The OpenMetrics text of every metric.
     pub fn encode(&self) -> String {
+        // A poisoned lock only means a drift export panicked; the gauges are still readable.
+        let _drift = self
+            .drift_update
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut out = String::new();
         prometheus_client::encoding::text::encode(&mut out, &self.registry)
             .expect("writing to a String cannot fail");
