@@ -129,6 +129,8 @@ fn service_audit_quality_and_ab_pass_and_mark_their_items() {
         "✓ service.ingest_with_one_bad_document:",
         "✓ service.validation:",
         "✓ service.metrics_count_requests:",
+        "✓ service.drift_quiet_on_normal_traffic:",
+        "✓ service.drift_fires_on_drifted_traffic:",
         "✓ audit.model:",
         "✓ audit.sex:",
         "✓ audit.race:",
@@ -160,6 +162,9 @@ fn service_audit_quality_and_ab_pass_and_mark_their_items() {
     assert_eq!(metric(m, "service_ingest_rejected"), 1.0);
     assert!(metric(m, "service_validation_rejected") >= 1.0);
     assert!(m.get("service_burst_429").is_none(), "{m}");
+    // The drift gauges: no feature drifted under normal traffic; at least half under off-topic questions.
+    assert_eq!(metric(m, "service_drift_share_normal"), 0.0);
+    assert!(metric(m, "service_drift_share_drifted") >= 0.5);
     // Audit: Adult's model is known to fail the four-fifths rule on sex.
     assert!(metric(m, "audit_test_accuracy") > 0.83);
     let dpd = metric(m, "audit_sex_dpd");

@@ -28,8 +28,9 @@
 //! does not have (a search has no answer) is missing for that request, and the
 //! drift report counts it as a null.
 //!
-//! `roadmap monitor service` calls [`service_drift`]; the service can call the
-//! same function on a timer to export the drift gauges.
+//! `roadmap monitor service` calls [`service_drift`]; the service's periodic
+//! check ([`crate::drift_task`]) reads the same windows with [`read_window`]
+//! and tests them with [`compare`], so both report the same numbers.
 
 use rusqlite::{params, Connection, OpenFlags};
 use serde::Serialize;
@@ -248,12 +249,23 @@ pub fn service_drift(
             });
         }
     }
+    compare(&r, &c, opts)
+}
+
+/// Runs the drift tests on two windows already read (both non-empty: the
+/// caller decides what an empty window means — an error for the CLI, "no
+/// verdict" for the service's periodic check).
+pub fn compare(
+    r: &WindowFeatures,
+    c: &WindowFeatures,
+    opts: &DriftOptions,
+) -> Result<ServiceDrift, FeatureError> {
     let mut report = drift_from_features(&r.features, &c.features, opts)?;
-    report.reference = format!("request log {}", reference.describe());
-    report.current = format!("request log {}", current.describe());
+    report.reference = format!("request log {}", r.window.describe());
+    report.current = format!("request log {}", c.window.describe());
     Ok(ServiceDrift {
-        reference,
-        current,
+        reference: r.window,
+        current: c.window,
         reference_requests: r.requests,
         current_requests: c.requests,
         report,

@@ -11,6 +11,7 @@
 //! * [`service`]: [`start`] a service, stop it; the router and OpenAPI document.
 //! * [`state`]: what the caller hands in ([`Resources`]) and the store pool.
 //! * [`routes`]: ask (JSON and SSE), search, collections, feedback, health, metrics.
+//! * [`drift_task`]: the periodic drift check of the request log and its gauges.
 //! * [`documents`]: ingestion (JSON or multipart) and deletion.
 //! * [`api`]: request and response bodies and their validation.
 //! * [`batcher`]: adaptive batching of query embeddings.
@@ -24,11 +25,15 @@
 //! * [`requestlog`]: the durable per-request log and its retention.
 //! * [`validate`]: request-body rules, every problem reported at once.
 //! * [`workload`]: the scripted workload `roadmap run phase6` drives.
+//! * [`drift_workload`]: normal then drifted traffic, and the drift gauges'
+//!   verdicts on it (the runner's drift check).
 
 pub mod api;
 pub mod batcher;
 pub mod config;
 pub mod documents;
+pub mod drift_task;
+pub mod drift_workload;
 pub mod experiment_log;
 pub mod features;
 pub mod metrics;

@@ -7,6 +7,13 @@
 //! from user input, so no request can create a new time series.
 //! `deploy/metrics.txt` lists them for the Grafana and alert-rule tests.
 //!
+//! The drift gauges are written by the periodic drift check
+//! ([`crate::drift_task`]) and describe its latest run. A run without a
+//! verdict (a window holds no requests) removes the per-feature series and
+//! `roadmap_rag_dataset_drift` rather than leave a stale or made-up value, so
+//! the drift alert resolves instead of firing on old data; the run is counted
+//! in `roadmap_rag_drift_runs_total{result="empty_window"}`.
+//!
 //! | metric | type | labels |
 //! | --- | --- | --- |
 //! | `roadmap_rag_requests_total` | counter | route, status |
@@ -22,18 +29,24 @@
 //! | `roadmap_rag_no_answer_total` | counter | — |
 //! | `roadmap_rag_feedback_total` | counter | rating (`up`, `down`) |
 //! | `roadmap_rag_documents_total` | counter | result (`ingested`, `unchanged`, `rejected`) |
-//! | `roadmap_rag_drift_score` | gauge | feature |
-//! | `roadmap_rag_dataset_drift` | gauge | — (1 when the share of drifted features ≥ 0.5) |
+//! | `roadmap_rag_drift_score` | gauge | feature, test (`ks`, `chisquare`, `z`: a p-value; `wasserstein`, `jensenshannon`, `psi`: a distance) |
+//! | `roadmap_rag_drift_detected` | gauge (0/1) | feature |
+//! | `roadmap_rag_dataset_drift` | gauge (0/1, absent without a verdict) | — (1 when the share of drifted features ≥ 0.5) |
+//! | `roadmap_rag_drift_last_run_timestamp_seconds` | gauge | — (end of the current window of the latest verdict; 0: none yet) |
+//! | `roadmap_rag_drift_runs_total` | counter | result (`ok`, `empty_window`, `error`) |
+//! | `roadmap_rag_drift_window_requests` | gauge | window (`reference`, `current`) |
 //! | `roadmap_rag_request_log_dropped_total` | counter | — |
 //! | `roadmap_rag_build_info` | gauge (1) | version, revision |
 
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::Arc;
 
-use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::encoding::{EncodeLabelSet, EncodeMetric, MetricEncoder};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::{Registry, Unit};
 
 /// Request latency buckets, 1 ms to 30 s: searches answer in milliseconds,
@@ -93,12 +106,70 @@ pub struct FeatureLabel {
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct FeatureTestLabels {
+    pub feature: &'static str,
+    /// The deciding test's name (`roadmap_quality::StatTest::name`, six values).
+    pub test: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct WindowLabel {
+    /// `reference` or `current`.
+    pub window: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct BuildLabels {
     pub version: String,
     pub revision: String,
 }
 
 type Hist<L> = Family<L, Histogram, fn() -> Histogram>;
+
+/// A gauge that may have no value: then the family is exported (its `# TYPE`
+/// line) with no sample, which Prometheus reads as "absent". Used where no
+/// value is the honest answer (no drift verdict yet) and a default 0 would be
+/// a claim.
+#[derive(Debug, Clone)]
+pub struct OptionalGauge(Arc<AtomicI64>);
+
+/// The stored value meaning "absent".
+const ABSENT: i64 = i64::MIN;
+
+impl Default for OptionalGauge {
+    fn default() -> Self {
+        OptionalGauge(Arc::new(AtomicI64::new(ABSENT)))
+    }
+}
+
+impl OptionalGauge {
+    pub fn set(&self, v: i64) {
+        debug_assert_ne!(v, ABSENT);
+        self.0.store(v, Ordering::Relaxed);
+    }
+
+    pub fn clear(&self) {
+        self.0.store(ABSENT, Ordering::Relaxed);
+    }
+
+    pub fn get(&self) -> Option<i64> {
+        let v = self.0.load(Ordering::Relaxed);
+        (v != ABSENT).then_some(v)
+    }
+}
+
+impl EncodeMetric for OptionalGauge {
+    fn encode(&self, mut encoder: MetricEncoder) -> Result<(), std::fmt::Error> {
+        match self.get() {
+            Some(v) => encoder.encode_gauge(&v),
+            None => Ok(()),
+        }
+    }
+
+    fn metric_type(&self) -> MetricType {
+        MetricType::Gauge
+    }
+}
 
 fn latency() -> Histogram {
     Histogram::new(LATENCY_BUCKETS)
@@ -121,9 +192,17 @@ pub struct Metrics {
     pub no_answer: Counter,
     pub feedback: Family<RatingLabel, Counter>,
     pub documents: Family<ResultLabel, Counter>,
-    pub drift_score: Family<FeatureLabel, Gauge<f64, AtomicU64>>,
-    pub dataset_drift: Gauge,
+    pub drift_score: Family<FeatureTestLabels, Gauge<f64, AtomicU64>>,
+    pub drift_detected: Family<FeatureLabel, Gauge>,
+    pub dataset_drift: OptionalGauge,
+    pub drift_last_run: Gauge<f64, AtomicU64>,
+    pub drift_runs: Family<ResultLabel, Counter>,
+    pub drift_window_requests: Family<WindowLabel, Gauge>,
     pub log_dropped: Counter,
+    /// Held for writing while a drift run replaces its gauges and for reading
+    /// while encoding, so a scrape sees one run's gauges, never half of two
+    /// (a cleared family next to the previous run's timestamp).
+    pub drift_update: std::sync::RwLock<()>,
 }
 
 impl Metrics {
@@ -210,13 +289,47 @@ impl Metrics {
             "Documents submitted for ingestion, by result",
             documents.clone(),
         );
-        let drift_score = Family::<FeatureLabel, Gauge<f64, AtomicU64>>::default();
-        r.register("drift_score", "Latest drift statistic per request-log feature (the test's statistic: p-value or distance)", drift_score.clone());
-        let dataset_drift = Gauge::default();
+        let drift_score = Family::<FeatureTestLabels, Gauge<f64, AtomicU64>>::default();
+        r.register(
+            "drift_score",
+            "Latest drift run: the score of the test that decides for each request-log feature (Evidently \
+             DataDriftPreset's choice). test=ks, chisquare or z: a p-value, drift when below the threshold \
+             (0.05); test=wasserstein, jensenshannon or psi: a distance, drift when above it (0.1). The \
+             verdict is roadmap_rag_drift_detected",
+            drift_score.clone(),
+        );
+        let drift_detected = Family::<FeatureLabel, Gauge>::default();
+        r.register(
+            "drift_detected",
+            "Latest drift run: 1 when the feature drifted (its test's score crossed its threshold), else 0",
+            drift_detected.clone(),
+        );
+        let dataset_drift = OptionalGauge::default();
         r.register(
             "dataset_drift",
-            "1 when the share of drifted request-log features is at least 0.5, else 0",
+            "Latest drift run: 1 when the share of drifted request-log features is at least 0.5, else 0; \
+             absent while there is no verdict (a window without requests)",
             dataset_drift.clone(),
+        );
+        let drift_last_run = Gauge::<f64, AtomicU64>::default();
+        r.register_with_unit(
+            "drift_last_run_timestamp",
+            "End of the current window of the latest drift run that reached a verdict, as Unix time (0: none yet)",
+            Unit::Seconds,
+            drift_last_run.clone(),
+        );
+        let drift_runs = Family::<ResultLabel, Counter>::default();
+        r.register(
+            "drift_runs",
+            "Drift runs by result: ok (a verdict), empty_window (a window held no requests: no verdict), \
+             error (the request log could not be read or tested)",
+            drift_runs.clone(),
+        );
+        let drift_window_requests = Family::<WindowLabel, Gauge>::default();
+        r.register(
+            "drift_window_requests",
+            "Successful /v1/ask and /v1/search requests in the reference and current windows of the latest drift run",
+            drift_window_requests.clone(),
         );
         let log_dropped = Counter::default();
         r.register(
@@ -249,13 +362,23 @@ impl Metrics {
             feedback,
             documents,
             drift_score,
+            drift_detected,
             dataset_drift,
+            drift_last_run,
+            drift_runs,
+            drift_window_requests,
             log_dropped,
+            drift_update: std::sync::RwLock::new(()),
         }
     }
 
     /// The OpenMetrics text of every metric.
     pub fn encode(&self) -> String {
+        // A poisoned lock only means a drift export panicked; the gauges are still readable.
+        let _drift = self
+            .drift_update
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut out = String::new();
         prometheus_client::encoding::text::encode(&mut out, &self.registry)
             .expect("writing to a String cannot fail");
@@ -302,10 +425,14 @@ mod tests {
             .get_or_create(&ResultLabel { result: "ingested" })
             .inc();
         m.drift_score
-            .get_or_create(&FeatureLabel {
+            .get_or_create(&FeatureTestLabels {
                 feature: "top_score",
+                test: "ks",
             })
             .set(0.2);
+        m.drift_runs
+            .get_or_create(&ResultLabel { result: "ok" })
+            .inc();
         let text = m.encode();
         let doc = include_str!("metrics.rs");
         let documented: Vec<&str> = doc
@@ -331,5 +458,30 @@ mod tests {
             );
         }
         assert!(text.contains("roadmap_rag_build_info{version=\""));
+    }
+
+    /// An optional gauge without a value exports its family but no sample;
+    /// with one, a plain sample; cleared, none again.
+    #[test]
+    fn an_absent_gauge_has_a_type_line_and_no_sample() {
+        let m = Metrics::new("x");
+        let sample = |t: &str| {
+            t.lines()
+                .find(|l| l.starts_with("roadmap_rag_dataset_drift"))
+                .map(str::to_owned)
+        };
+        let text = m.encode();
+        assert!(
+            text.contains("# TYPE roadmap_rag_dataset_drift gauge"),
+            "{text}"
+        );
+        assert_eq!(sample(&text), None, "{text}");
+        m.dataset_drift.set(1);
+        assert_eq!(
+            sample(&m.encode()).as_deref(),
+            Some("roadmap_rag_dataset_drift 1")
+        );
+        m.dataset_drift.clear();
+        assert_eq!(sample(&m.encode()), None);
     }
 }

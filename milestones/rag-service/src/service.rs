@@ -5,7 +5,9 @@
 //! the returned [`RunningService`] knows its address and stops gracefully
 //! ([`RunningService::shutdown`]: `/readyz` turns 503, new connections are
 //! refused, requests in flight finish within `server.drain_seconds`, the
-//! request log is flushed). `roadmap rag serve` calls it and waits for
+//! request log is flushed). It also starts the periodic drift check of the
+//! request log ([`crate::drift_task`], every `drift.interval_seconds`), which
+//! stops with the service. `roadmap rag serve` calls it and waits for
 //! SIGTERM/Ctrl-C; the phase-6 runner calls it on `127.0.0.1:0`, drives its
 //! workload and shuts it down:
 //!
@@ -209,6 +211,11 @@ pub struct RunningService {
     shared: AppState,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
+    /// The periodic drift check and its stop signal (none when it is off).
+    drift: Option<(
+        tokio::sync::watch::Sender<bool>,
+        tokio::task::JoinHandle<()>,
+    )>,
 }
 
 impl RunningService {
@@ -255,6 +262,11 @@ impl RunningService {
 
     async fn finish(self) -> Result<(), ServiceError> {
         let r = self.task.await;
+        // Before the log closes: the drift check flushes and reads it.
+        if let Some((stop, task)) = self.drift {
+            let _ = stop.send(true);
+            let _ = task.await;
+        }
         if let Some(log) = self.shared.log.clone() {
             let _ = tokio::task::spawn_blocking(move || log.shutdown()).await;
         }
@@ -337,6 +349,8 @@ pub async fn start(
 ) -> Result<RunningService, ServiceError> {
     let addr = config.server.addr;
     let drain = Duration::from_secs_f64(config.server.drain_seconds);
+    let drift_schedule = crate::drift_task::DriftSchedule::from_config(&config.drift)?;
+    let log_path = resources.request_log.clone();
     let shared = build(config, resources)?;
     let listener = TcpListener::bind(addr).await.map_err(|e| {
         ServiceError::Io(format!(
@@ -358,11 +372,30 @@ pub async fn start(
     };
     let task = tokio::spawn(roadmap_http::serve(listener, app, shutdown, Some(drain)));
     tracing::info!(addr = %addr, store = %shared.store_label, embedder = %shared.embedder_id, "listening");
+    let drift = match (drift_schedule, log_path.filter(|_| shared.log.is_some())) {
+        (Some(schedule), Some(db)) => {
+            let (stop, stopped) = tokio::sync::watch::channel(false);
+            tracing::info!(
+                every_seconds = schedule.every.as_secs_f64(),
+                reference_seconds = schedule.reference_secs,
+                current_seconds = schedule.current_secs,
+                "drift check of the request log started"
+            );
+            let task = crate::drift_task::spawn(shared.clone(), db, schedule, stopped);
+            Some((stop, task))
+        }
+        (Some(_), None) => {
+            tracing::info!("no drift check: the request log is off");
+            None
+        }
+        (None, _) => None,
+    };
     Ok(RunningService {
         addr,
         shared,
         stop: Some(stop),
         task,
+        drift,
     })
 }
 

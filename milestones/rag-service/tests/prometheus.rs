@@ -201,3 +201,55 @@ async fn prometheus_scrapes_the_service_and_answers_queries() {
     );
     s.stop().await;
 }
+
+/// `promtool` from PATH; `None` (skip) unless CI is set, where it must be there.
+fn promtool() -> Option<&'static str> {
+    if on_path("promtool") {
+        return Some("promtool");
+    }
+    if std::env::var_os("CI").is_some() {
+        panic!("CI is set but `promtool` is not on PATH: install Debian's prometheus package");
+    }
+    eprintln!("skipped: `promtool` is not on PATH (CI installs Debian's prometheus package)");
+    None
+}
+
+/// The alert rules parse, and each fires (or stays silent) on the series of
+/// its unit test in `deploy/prometheus/tests/alerts_test.yml` — among them the
+/// drift alert: fires after 30 minutes of `roadmap_rag_dataset_drift` 1, not
+/// while 0, not when the verdict goes away.
+#[test]
+fn the_alert_rules_pass_promtool_and_their_unit_tests() {
+    let Some(promtool) = promtool() else {
+        return;
+    };
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/prometheus");
+    for args in [
+        ["check", "rules", "alerts.yml"],
+        ["test", "rules", "tests/alerts_test.yml"],
+    ] {
+        let out = Command::new(promtool)
+            .args(args)
+            .current_dir(&dir)
+            .output()
+            .expect("running promtool");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.status.success(), "promtool {}:\n{text}", args.join(" "));
+        assert!(
+            text.contains("SUCCESS"),
+            "promtool {}:\n{text}",
+            args.join(" ")
+        );
+    }
+    let tests = std::fs::read_to_string(dir.join("tests/alerts_test.yml")).unwrap();
+    for alert in ["RagDatasetDrift", "RagDriftCheckFailing"] {
+        assert!(
+            tests.contains(&format!("alertname: {alert}")),
+            "{alert} has no promtool test case"
+        );
+    }
+}

@@ -19,6 +19,16 @@
 //! Recorded: p50/p95 latency of `/v1/search` and `/v1/ask` (the client's view,
 //! NumPy-linear percentiles), error ratio (5xx or no answer over requests), 429s
 //! under the burst, share of grounded answers, validation rejections.
+//!
+//! Then the drift check (issue 13): a second service over the same knowledge
+//! base, with a fresh request log (`drift-requests.sqlite`) and its periodic
+//! drift check every [`DRIFT_INTERVAL_SECONDS`] over a current window of
+//! [`DRIFT_CURRENT_WINDOW_SECONDS`] (a reference window of a minute before
+//! it), is driven by `roadmap_rag_service::drift_workload`: normal questions,
+//! normal again — `roadmap_rag_dataset_drift` read from `/metrics` must be 0 —
+//! then long off-topic questions — it must be 1, with `question_tokens` among
+//! the drifted features. Recorded: the share of drifted features in each
+//! verdict (from `roadmap_rag_drift_detected`).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -28,6 +38,7 @@ use anyhow::{Context, Result};
 use roadmap_rag::generate::LocalGenerator;
 use roadmap_rag::{HashEmbedder, SqliteStore, TextEmbedder};
 use roadmap_rag_service::config::ServiceConfig;
+use roadmap_rag_service::drift_workload::{self, DriftWorkload};
 use roadmap_rag_service::state::{BoxedGenerator, Store};
 use roadmap_rag_service::workload::{self, Workload};
 use roadmap_rag_service::{BackgroundService, Resources};
@@ -47,7 +58,19 @@ pub const METRICS: &[&str] = &[
     "service_validation_rejected",
     "service_ingest_rejected",
     "service_burst_429",
+    "service_drift_share_normal",
+    "service_drift_share_drifted",
 ];
+
+/// The drift check's service: a drift run every quarter second, over a current
+/// window of 4 s (each phase of [`DRIFT_REQUESTS_PER_PHASE`] extractive
+/// requests takes well under a second here) and a reference window of a
+/// minute (which holds every earlier phase of the fresh log).
+const DRIFT_INTERVAL_SECONDS: f64 = 0.25;
+const DRIFT_CURRENT_WINDOW_SECONDS: f64 = 4.0;
+const DRIFT_REQUESTS_PER_PHASE: usize = 30;
+/// Pause between phases: several drift runs fall in it (see `drift_workload`).
+const DRIFT_GAP: Duration = Duration::from_millis(1500);
 
 /// Generation slots and queue places of the service under test (the `deploy`
 /// part's container gets the same settings and questions).
@@ -139,7 +162,7 @@ pub fn run(s: &Settings, rep: &mut Reporter) -> Result<Ran> {
     let resources = Resources {
         open_store: Arc::new(move || Ok(Box::new(SqliteStore::open(&open_path)?) as Store)),
         store_label: db.display().to_string(),
-        embedder,
+        embedder: embedder.clone(),
         generators,
         unavailable,
         api_keys: keys,
@@ -184,7 +207,18 @@ pub fn run(s: &Settings, rep: &mut Reporter) -> Result<Ran> {
     for c in &report.checks {
         rep.check(&c.name, c.passed, c.detail.clone());
     }
+    let drift = drift_check(s, &db, embedder, &runtime, rep)?;
     let mut metrics = BTreeMap::new();
+    if let Some(d) = &drift {
+        for c in &d.checks {
+            rep.check(&c.name, c.passed, c.detail.clone());
+        }
+        for (name, g) in [("normal", &d.normal), ("drifted", &d.drifted)] {
+            if let Some(share) = g.share_drifted() {
+                metrics.insert(format!("service_drift_share_{name}"), share);
+            }
+        }
+    }
     metrics.insert("service_requests".to_string(), report.requests as f64);
     metrics.insert("service_error_ratio".to_string(), report.error_ratio);
     for (route, name) in [("/v1/search", "search"), ("/v1/ask", "ask")] {
@@ -216,6 +250,123 @@ pub fn run(s: &Settings, rep: &mut Reporter) -> Result<Ran> {
             "burst_429": report.burst_429,
             "burst_other": report.burst_other,
             "validation_expected": report.validation_expected,
+            "drift": drift,
         }),
     })
+}
+
+/// Starts the drift check's service (see the module doc), drives the drift
+/// workload and stops it. `None` (with a failed check) when it could not run.
+fn drift_check(
+    s: &Settings,
+    db: &std::path::Path,
+    embedder: Arc<dyn TextEmbedder + Send + Sync>,
+    runtime: &tokio::runtime::Runtime,
+    rep: &mut Reporter,
+) -> Result<Option<drift_workload::DriftReport>> {
+    let log = s.artifact_dir.join("drift-requests.sqlite");
+    for f in ["", "-wal", "-shm"] {
+        let p = std::path::PathBuf::from(format!("{}{f}", log.display()));
+        if p.exists() {
+            std::fs::remove_file(&p)
+                .with_context(|| format!("cannot remove the old {}", p.display()))?;
+        }
+    }
+    let mut config = ServiceConfig::default();
+    config.server.addr = "127.0.0.1:0".parse().expect("a socket address");
+    config.retrieval.embedder = "hash".into();
+    config.retrieval.default_collection = knowledge::COLLECTION.into();
+    config.drift.interval_seconds = DRIFT_INTERVAL_SECONDS;
+    config.drift.current_window = format!("{DRIFT_CURRENT_WINDOW_SECONDS}s");
+    config.drift.reference_window = "60s".into();
+    let open_path = db.to_path_buf();
+    let resources = Resources {
+        open_store: Arc::new(move || Ok(Box::new(SqliteStore::open(&open_path)?) as Store)),
+        store_label: db.display().to_string(),
+        embedder,
+        generators: Vec::new(),
+        unavailable: Vec::new(),
+        api_keys: roadmap_http::ApiKeys::none(),
+        request_log: Some(log),
+        user_salt: "capstone-drift".into(),
+        revision: env!("CARGO_PKG_VERSION").into(),
+    };
+    let service = BackgroundService::start(config, resources)
+        .context("cannot start the drift check's RAG service on 127.0.0.1")?;
+    rep.progress(&format!(
+        "drift check: normal, normal, then off-topic traffic against {} (a drift run every {DRIFT_INTERVAL_SECONDS} s)",
+        service.base_url()
+    ));
+    let result = runtime.block_on(drift_workload::run(DriftWorkload {
+        base_url: service.base_url(),
+        questions: QUESTIONS.iter().map(|q| q.to_string()).collect(),
+        collection: knowledge::COLLECTION.into(),
+        requests_per_phase: DRIFT_REQUESTS_PER_PHASE,
+        current_window_secs: DRIFT_CURRENT_WINDOW_SECONDS,
+        gap: DRIFT_GAP,
+        timeout: Duration::from_secs(30),
+    }));
+    service
+        .shutdown()
+        .context("the drift check's service did not stop cleanly")?;
+    match result {
+        Ok(r) => Ok(Some(r)),
+        Err(e) => {
+            rep.check("drift", false, e);
+            Ok(None)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use roadmap_rag_service::drift_workload::DRIFTED_QUESTIONS;
+
+    /// The extractive answerer's function words (`roadmap_rag::generate::STOPWORDS`):
+    /// the only words a drifted question may share with the knowledge base.
+    const FUNCTION_WORDS: &[&str] = &[
+        "a", "an", "the", "of", "in", "on", "at", "to", "for", "by", "with", "from", "and", "or",
+        "is", "are", "was", "were", "be", "been", "it", "its", "this", "that", "these", "those",
+        "as", "do", "does", "did", "what", "which", "who", "whom", "whose", "when", "where", "why",
+        "how", "s",
+    ];
+
+    fn words(text: &str) -> BTreeSet<String> {
+        text.split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .map(str::to_lowercase)
+            .collect()
+    }
+
+    /// The drift check relies on the off-topic questions finding nothing to
+    /// answer from (see `DRIFTED_QUESTIONS`): if the knowledge base grows a word
+    /// they use, this says which, before the runner's check turns flaky.
+    #[test]
+    fn drifted_questions_share_no_content_word_with_the_knowledge_base() {
+        let roadmap = crate::roadmap::Roadmap::load(None, &|name| {
+            crate::runners::find(name).map(|r| r.metrics().iter().map(|m| m.to_string()).collect())
+        })
+        .unwrap();
+        let mut kb = BTreeSet::new();
+        for d in crate::knowledge::documents(&roadmap) {
+            kb.extend(words(std::str::from_utf8(&d.bytes).unwrap()));
+        }
+        assert!(
+            kb.len() > 300,
+            "{} words: the knowledge base is not loaded",
+            kb.len()
+        );
+        for q in DRIFTED_QUESTIONS {
+            let shared: Vec<String> = words(q)
+                .into_iter()
+                .filter(|w| kb.contains(w) && !FUNCTION_WORDS.contains(&w.as_str()))
+                .collect();
+            assert!(
+                shared.is_empty(),
+                "{shared:?} of `{q}` are in the knowledge base"
+            );
+        }
+    }
 }
