@@ -203,8 +203,7 @@ fn ok_json(out: &std::process::Output) -> Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
-/// Equal JSON, numbers to 1e-9 relative: the library sums users in hash-map
-/// order, so two analyses of the same rows may differ in the last bits.
+/// Equal JSON, numbers to 1e-9 relative (sums of floating-point values).
 fn assert_close(a: &Value, b: &Value, path: &str) {
     match (a, b) {
         (Value::Number(x), Value::Number(y)) => {
@@ -546,7 +545,10 @@ overrides = { k = 1 }
             if route == "search" {
                 *users.entry(variant.clone()).or_default() += 1;
             } else if voted.is_none() {
-                voted = Some((body["request_id"].as_str().unwrap().to_owned(), variant.clone()));
+                voted = Some((
+                    body["request_id"].as_str().unwrap().to_owned(),
+                    variant.clone(),
+                ));
             }
             *requests.entry(variant).or_default() += 1;
         }
@@ -563,7 +565,14 @@ overrides = { k = 1 }
     let out = roadmap()
         .env_remove("ROADMAP_RAG_STORE")
         .env("ROADMAP_DATA_DIR", dir.path())
-        .args(["ab", "report", "--experiment", "depth", "--json", "--experiments"])
+        .args([
+            "ab",
+            "report",
+            "--experiment",
+            "depth",
+            "--json",
+            "--experiments",
+        ])
         .arg(&file)
         .arg("--store")
         .arg(&db)
@@ -588,5 +597,8 @@ overrides = { k = 1 }
         }
     }
     assert_eq!(report["health"]["users_in_several_variants"], 0);
-    assert!(report["health"]["srm"]["p_value"].as_f64().is_some(), "{report}");
+    assert!(
+        report["health"]["srm"]["p_value"].as_f64().is_some(),
+        "{report}"
+    );
 }

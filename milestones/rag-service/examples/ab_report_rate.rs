@@ -31,6 +31,17 @@ use roadmap_abtest::render;
 use roadmap_rag_service::experiment_log::{experiment_users, metrics_for, open_store, user_rows};
 use roadmap_rag_service::requestlog::{hash_user, LogBackend, LogWrite, RequestRecord, SqliteLog};
 
+/// Nanoseconds this thread has run on a CPU (Linux `/proc/thread-self/schedstat`),
+/// so the cost can be read while other processes share the machine.
+fn cpu_ns() -> Option<u64> {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
 const EXPERIMENTS: &str = r#"
 [[experiment]]
 key = "bench"
@@ -69,10 +80,7 @@ fn args() -> Args {
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
-        let mut value = || {
-            it.next()
-                .unwrap_or_else(|| panic!("{flag} needs a value"))
-        };
+        let mut value = || it.next().unwrap_or_else(|| panic!("{flag} needs a value"));
         match flag.as_str() {
             "--users" => a.users = value().parse().expect("--users N"),
             "--requests" => a.requests = value().parse().expect("--requests N"),
@@ -134,7 +142,8 @@ fn build(db: &Path, users: usize, requests: usize) {
             });
         }
         let treated = *variant == "treatment";
-        let latency = 150.0 + 30.0 * (rng.random::<f64>() - 0.5) * 3.4 + if treated { -5.0 } else { 0.0 };
+        let latency =
+            150.0 + 30.0 * (rng.random::<f64>() - 0.5) * 3.4 + if treated { -5.0 } else { 0.0 };
         batch.push(LogWrite::Request(Box::new(RequestRecord {
             request_id: format!("req-{r}"),
             at_unix: at,
@@ -143,7 +152,14 @@ fn build(db: &Path, users: usize, requests: usize) {
             collection: Some("notes".into()),
             k: Some(if treated { 3 } else { 5 }),
             answer_chars: Some(rng.random_range(40..240)),
-            grounding: Some(if rng.random::<f64>() < 0.8 { "cited" } else { "none" }.into()),
+            grounding: Some(
+                if rng.random::<f64>() < 0.8 {
+                    "cited"
+                } else {
+                    "none"
+                }
+                .into(),
+            ),
             no_answer: Some(rng.random::<f64>() < 0.05),
             latency_ms: latency,
             user_hash: Some(user_hash.clone()),
@@ -177,7 +193,12 @@ fn build(db: &Path, users: usize, requests: usize) {
 fn main() {
     let a = args();
     let tmp = tempfile::tempdir().unwrap();
-    let db = a.db.clone().unwrap_or_else(|| tmp.path().join("bench.sqlite"));
+    let db =
+        a.db.clone()
+            .unwrap_or_else(|| tmp.path().join("bench.sqlite"));
+    if let Some(dir) = db.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).unwrap();
+    }
     let exp_file = db.with_extension("experiments.toml");
     std::fs::write(&exp_file, EXPERIMENTS).unwrap();
     let have = (
@@ -187,7 +208,12 @@ fn main() {
     if have != (a.users as i64, a.requests as i64) {
         build(&db, a.users, a.requests);
     } else {
-        eprintln!("reusing {} ({} exposures, {} requests)", db.display(), have.0, have.1);
+        eprintln!(
+            "reusing {} ({} exposures, {} requests)",
+            db.display(),
+            have.0,
+            have.1
+        );
     }
     let file = config::parse(EXPERIMENTS, "bench").unwrap();
     let exp = file.get("bench").unwrap();
@@ -195,25 +221,33 @@ fn main() {
         "ab report over {} exposures and {} requests (profile: {})",
         a.users,
         a.requests,
-        if cfg!(debug_assertions) { "debug" } else { "release" }
+        if cfg!(debug_assertions) {
+            "debug"
+        } else {
+            "release"
+        }
     );
     for round in 1..=a.rounds {
-        let t = Instant::now();
+        let (t, c0) = (Instant::now(), cpu_ns());
         let conn = open_store(&db).unwrap();
         let users = experiment_users(&conn, &db, &exp.key).unwrap();
         let read = t.elapsed().as_secs_f64();
         let metrics = metrics_for(&users);
-        let rows = user_rows(&users, metrics).unwrap();
+        let n_users = users.len();
+        let rows = user_rows(users, metrics).unwrap();
         let to_rows = t.elapsed().as_secs_f64() - read;
         let report = analyze_rows(exp, metrics, &rows, &AnalysisOptions::default()).unwrap();
         let analyse = t.elapsed().as_secs_f64() - read - to_rows;
         let json = render::json(&report);
         let total = t.elapsed().as_secs_f64();
+        let cpu = cpu_ns().zip(c0).map_or("n/a".to_owned(), |(c1, c0)| {
+            format!("{:.3} s", (c1 - c0) as f64 / 1e9)
+        });
         println!(
-            "round {round}: {total:.3} s (read users {read:.3} s, rows {to_rows:.3} s, analyse {analyse:.3} s, \
-             json {:.3} s); {} users, SRM p = {:.3}",
+            "round {round}: wall {total:.3} s, thread CPU {cpu} (wall: read users {read:.3} s, rows {to_rows:.3} s, \
+             analyse {analyse:.3} s, json {:.3} s); {} users, SRM p = {:.3}",
             total - read - to_rows - analyse,
-            users.len(),
+            n_users,
             report.health.srm.as_ref().map_or(f64::NAN, |s| s.p_value),
         );
         assert!(json.contains("\"bench\""));
@@ -222,7 +256,14 @@ fn main() {
         for round in 1..=a.rounds {
             let t = Instant::now();
             let out = std::process::Command::new(bin)
-                .args(["ab", "report", "--experiment", "bench", "--json", "--experiments"])
+                .args([
+                    "ab",
+                    "report",
+                    "--experiment",
+                    "bench",
+                    "--json",
+                    "--experiments",
+                ])
                 .arg(&exp_file)
                 .arg("--store")
                 .arg(&db)

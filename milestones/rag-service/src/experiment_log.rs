@@ -118,6 +118,27 @@ pub fn logged_experiments(conn: &Connection) -> rusqlite::Result<Vec<(String, u6
     rows.collect()
 }
 
+/// `NOT INDEXED` when the experiment holds at least a quarter of `table`'s
+/// rows, else "". Following the experiment index visits rows in index order,
+/// one random page read each; a sequential scan of the table reads each page
+/// once. Measured on the 1,000,000-request log of `examples/ab_report_rate`
+/// (Python's sqlite3, loaded machine): requests 5.2 s by index, 1.6 s by
+/// scan; exposures 4.6 s and 0.8 s. For a small share the index wins.
+fn scan_hint(conn: &Connection, table: &str, experiment: &str) -> rusqlite::Result<&'static str> {
+    let (part, total): (i64, Option<i64>) = conn.query_row(
+        &format!(
+            "SELECT (SELECT COUNT(*) FROM {table} WHERE experiment = ?1), (SELECT MAX(rowid) FROM {table})"
+        ),
+        [experiment],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    Ok(if part > 0 && part * 4 >= total.unwrap_or(0) {
+        "NOT INDEXED"
+    } else {
+        ""
+    })
+}
+
 #[derive(Default)]
 struct Acc {
     requests: u64,
@@ -154,8 +175,11 @@ pub fn experiment_users(
     let mut variants: Vec<String> = Vec::new();
     let mut users: Vec<(ExperimentUser, usize)> = Vec::new();
     {
+        let hint = scan_hint(conn, "exposures", experiment).map_err(&err)?;
         let mut stmt = conn
-            .prepare("SELECT user_hash, variant, first_at_unix FROM exposures WHERE experiment = ?1")
+            .prepare(&format!(
+                "SELECT user_hash, variant, first_at_unix FROM exposures {hint} WHERE experiment = ?1"
+            ))
             .map_err(&err)?;
         let mut rows = stmt.query([experiment]).map_err(&err)?;
         while let Some(r) = rows.next().map_err(&err)? {
@@ -209,11 +233,12 @@ pub fn experiment_users(
     } else {
         "LEFT JOIN (SELECT NULL AS request_id, NULL AS answer_f1, NULL AS hit_at_k) s ON 0"
     };
+    let hint = scan_hint(conn, "request_log", experiment).map_err(&err)?;
     let mut stmt = conn
         .prepare(&format!(
             "SELECT r.user_hash, r.variant, r.status, r.grounding, r.no_answer, r.latency_ms,
                     r.answer_chars, r.feedback, r.feedback_at_unix, s.answer_f1, s.hit_at_k
-             FROM request_log r {scores}
+             FROM request_log r {hint} {scores}
              WHERE r.experiment = ?1 AND r.user_hash IS NOT NULL AND r.variant IS NOT NULL"
         ))
         .map_err(&err)?;
@@ -308,13 +333,14 @@ fn flag(b: Option<bool>) -> Option<f64> {
     b.map(|b| if b { 1.0 } else { 0.0 })
 }
 
-/// The logged users as the analysis' rows, values in `metrics` order.
+/// The logged users as the analysis' rows, values in `metrics` order
+/// (consumes them: a million users' keys are moved, not copied).
 pub fn user_rows(
-    users: &[ExperimentUser],
+    users: Vec<ExperimentUser>,
     metrics: &[Metric],
 ) -> Result<Vec<UserRow>, ServiceError> {
     users
-        .iter()
+        .into_iter()
         .map(|u| {
             let first_exposure =
                 DateTime::<Utc>::from_timestamp_micros((u.first_at_unix * 1e6).round() as i64)
@@ -340,8 +366,8 @@ pub fn user_rows(
                 })
                 .collect::<Result<Vec<_>, _>>()?;
             Ok(UserRow {
-                user: u.user_hash.clone(),
-                variant: u.variant.clone(),
+                user: u.user_hash,
+                variant: u.variant,
                 first_exposure,
                 exposures: u.requests,
                 values,

@@ -129,8 +129,7 @@ impl Experiments {
         let Some(path) = &section.file else {
             return Ok((Experiments::default(), LoadReport::default()));
         };
-        let file =
-            ExperimentsFile::load(path).map_err(|e| ServiceError::Config(e.to_string()))?;
+        let file = ExperimentsFile::load(path).map_err(|e| ServiceError::Config(e.to_string()))?;
         let running: Vec<&Experiment> = file
             .experiments
             .iter()
@@ -161,7 +160,10 @@ impl Experiments {
         // user whenever it runs, a later one gets nobody in that time.
         for (i, later) in running.iter().enumerate() {
             if let Some(first) = running[..i].iter().find(|e| {
-                e.coverage >= 1.0 && e.namespace.is_none() && e.start <= later.start && e.stop.is_none()
+                e.coverage >= 1.0
+                    && e.namespace.is_none()
+                    && e.start <= later.start
+                    && e.stop.is_none()
             }) {
                 report.shadowed.push(format!(
                     "experiment `{}` assigns nobody: `{}` comes first in the file and takes every user \
@@ -644,14 +646,20 @@ overrides = { k = 1, fusion = "rrf", rrf_k = 30 }
     #[test]
     fn overrides_the_service_cannot_apply_refuse_the_start() {
         let dir = tempfile::tempdir().unwrap();
-        let text = FILE.replace("overrides = { k = 5 }", "overrides = { generator = \"local\", memory = 2 }");
+        let text = FILE.replace(
+            "overrides = { k = 5 }",
+            "overrides = { generator = \"local\", memory = 2 }",
+        );
         let e = match Experiments::load(&section(dir.path(), &text, false), None, &[]) {
             Err(e) => e.to_string(),
             Ok(_) => panic!("accepted"),
         };
         assert!(e.contains("override `memory` cannot take effect"), "{e}");
         assert!(e.contains("`--with local`"), "{e}");
-        let text = FILE.replace("overrides = { k = 5 }", "overrides = { generator = \"local\" }");
+        let text = FILE.replace(
+            "overrides = { k = 5 }",
+            "overrides = { generator = \"local\" }",
+        );
         assert!(Experiments::load(&section(dir.path(), &text, false), None, &["local"]).is_ok());
     }
 }

@@ -68,11 +68,7 @@ fn hits_of(variant: &str) -> usize {
 
 /// Starts the service over the store `db` with experiments from `text`
 /// (same salt as `common::start`, so restarts see the same user hashes).
-async fn start_on(
-    db: &Path,
-    text: &str,
-    force: bool,
-) -> Result<RunningService, ServiceError> {
+async fn start_on(db: &Path, text: &str, force: bool) -> Result<RunningService, ServiceError> {
     let file = db.with_file_name("experiments.toml");
     std::fs::write(&file, text).unwrap();
     let mut config: ServiceConfig = Options::default().config;
@@ -223,7 +219,10 @@ async fn users_get_growthbooks_variant_its_overrides_and_their_exposures_logged(
     let db = s.db.clone();
     // One exposure per user however many requests, in the variant assigned.
     assert_eq!(
-        count(&db, "SELECT COUNT(*) FROM exposures WHERE experiment = 'depth'"),
+        count(
+            &db,
+            "SELECT COUNT(*) FROM exposures WHERE experiment = 'depth'"
+        ),
         users.len() as i64
     );
     let conn = open_store(&db).unwrap();
@@ -321,7 +320,10 @@ async fn reweighting_needs_force_and_a_stopped_experiment_assigns_nobody() {
     assert_eq!(search(&s, Some("late-user"), true).await, (None, 3));
     s.stop().await;
     assert_eq!(
-        count(&s.db, "SELECT COUNT(*) FROM exposures WHERE experiment = 'depth'"),
+        count(
+            &s.db,
+            "SELECT COUNT(*) FROM exposures WHERE experiment = 'depth'"
+        ),
         30
     );
     assert_eq!(
@@ -339,7 +341,10 @@ async fn a_bad_experiments_file_refuses_the_start_with_its_line() {
     let db = dir.path().join("rag.sqlite");
     let text = experiments("running", (0.5, 0.4));
     let e = start_on(&db, &text, false).await.err().unwrap().to_string();
-    assert!(e.contains("experiments.toml:2: the weights of `depth` sum to 0.9"), "{e}");
+    assert!(
+        e.contains("experiments.toml:2: the weights of `depth` sum to 0.9"),
+        "{e}"
+    );
     let text = experiments("running", (0.5, 0.5)).replace("{ k = 1 }", "{ k = 1, memory = 2 }");
     let e = start_on(&db, &text, false).await.err().unwrap().to_string();
     assert!(e.contains("override `memory` cannot take effect"), "{e}");

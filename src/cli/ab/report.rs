@@ -104,7 +104,7 @@ pub fn from_store(exp: &Experiment, store: &Path, alpha: f64) -> Result<Report> 
         );
     }
     let metrics = metrics_for(&users);
-    let rows = user_rows(&users, metrics)?;
+    let rows = user_rows(users, metrics)?;
     let options = AnalysisOptions {
         alpha,
         ..Default::default()

@@ -36,8 +36,8 @@ use roadmap_rag::retrieve::{search, SearchOptions};
 use roadmap_rag::squad::EvalQuestion;
 use roadmap_rag::{RagError, SqliteStore, TextEmbedder, VectorStore};
 use roadmap_rag_service::config::{GenerationSection, RetrievalSection};
-use roadmap_rag_service::experiments;
 use roadmap_rag_service::experiment_log::{commit_replay, ReplayScore, REPLAY_SALT};
+use roadmap_rag_service::experiments;
 use roadmap_rag_service::requestlog::{hash_user, LogWrite, RequestRecord};
 
 use super::{experiments_file, report, shown, store_path, Globals};
