@@ -547,13 +547,17 @@ overrides = { k = 1, fusion = "rrf", rrf_k = 30 }
         let s = search_options(&base, None, None, None);
         assert_eq!(s.k, base.k);
         assert_eq!(s.fusion, Fusion::Convex { alpha: base.alpha });
-        let mut big = Overrides::default();
-        big.k = Some(80);
+        let big = Overrides {
+            k: Some(80),
+            ..Default::default()
+        };
         assert_eq!(search_options(&base, Some(&big), None, None).pool, 80);
 
         let g = GenerationSection::default();
-        let mut local = Overrides::default();
-        local.generator = Some(GenChoice::Local);
+        let local = Overrides {
+            generator: Some(GenChoice::Local),
+            ..Default::default()
+        };
         assert_eq!(generator_for(&g, Some(&local), None), "local");
         assert_eq!(
             generator_for(&g, Some(&local), Some("extractive")),
