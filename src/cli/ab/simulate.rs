@@ -42,6 +42,9 @@ use roadmap_rag_service::requestlog::{hash_user, LogWrite, RequestRecord};
 
 use super::{experiments_file, report, shown, store_path, Globals};
 
+/// The default file of replays, next to the service's `rag.sqlite`.
+const REPLAY_STORE: &str = "rag-replay.sqlite";
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 enum EmbedderChoice {
     Minilm,
@@ -75,8 +78,9 @@ pub struct SimulateArgs {
     /// must catch it), e.g. `rrf=0.2`
     #[arg(long, value_name = "VARIANT=SHARE")]
     lose_exposures: Option<String>,
-    /// The service's SQLite store to write the request log into [default: rag.sqlite in the data
-    /// directory]
+    /// The SQLite file to write the replay's request log into [default: rag-replay.sqlite in the
+    /// data directory, apart from the live service's rag.sqlite so a replay never mixes with (or,
+    /// with --replace, deletes) live traffic of the same experiment]
     #[arg(
         long,
         env = "ROADMAP_RAG_STORE",
@@ -269,7 +273,10 @@ pub fn run(a: SimulateArgs, g: &Globals) -> Result<ExitCode> {
         .as_deref()
         .map(|s| parse_loss(s, &exp.variants))
         .transpose()?;
-    let store_file = store_path(a.store.as_deref(), g)?;
+    let store_file = match a.store.as_deref() {
+        Some(s) => store_path(Some(s), g)?,
+        None => g.data_dir()?.join(REPLAY_STORE),
+    };
 
     let squad = crate::resolve::rag::load_squad(a.squad.as_deref())?;
     let corpus = roadmap_rag::squad::corpus(&squad, a.articles.map(|n| n as usize));
