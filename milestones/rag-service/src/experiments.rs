@@ -186,6 +186,30 @@ impl Experiments {
         Ok((Experiments { live }, report))
     }
 
+    /// [`Experiments::load`] for the service's start: the request log only
+    /// when it is enabled; what was accepted or can never assign is logged.
+    pub fn start(
+        config: &crate::config::ServiceConfig,
+        request_log: Option<&Path>,
+        generators: &[&str],
+    ) -> Result<Experiments, ServiceError> {
+        let log = request_log.filter(|_| config.request_log.enabled);
+        let (experiments, report) = Experiments::load(&config.experiments, log, generators)?;
+        for change in &report.accepted_changes {
+            tracing::warn!(change = %change, "experiment assignment changed");
+        }
+        for why in &report.shadowed {
+            tracing::warn!("{why}");
+        }
+        if !report.running.is_empty() {
+            if log.is_none() {
+                tracing::warn!("experiments run without a request log: no exposures are recorded and weight changes are not guarded");
+            }
+            tracing::info!(running = %report.running.join(", "), "experiments");
+        }
+        Ok(experiments)
+    }
+
     /// Whether any experiment is running.
     pub fn is_empty(&self) -> bool {
         self.live.is_empty()

@@ -272,7 +272,9 @@ impl RunningService {
 /// Builds the shared state (no I/O on the network).
 pub fn build(config: ServiceConfig, resources: Resources) -> Result<AppState, ServiceError> {
     config.validate()?;
-    let experiments = load_experiments(&config, &resources)?;
+    let loaded: Vec<&str> = resources.generators.iter().map(|(n, _)| *n).collect();
+    let experiments =
+        crate::experiments::Experiments::start(&config, resources.request_log.as_deref(), &loaded)?;
     let metrics = Metrics::new(&resources.revision);
     let embedder = resources.embedder;
     let embedder_id = embedder.model_id();
@@ -332,34 +334,6 @@ pub fn build(config: ServiceConfig, resources: Resources) -> Result<AppState, Se
         ingest_lock: tokio::sync::Mutex::new(()),
         config,
     }))
-}
-
-/// The experiments file checked against this server and the request log's
-/// memory of running experiments (refuses a reshuffle unless forced).
-fn load_experiments(
-    config: &ServiceConfig,
-    resources: &Resources,
-) -> Result<crate::experiments::Experiments, ServiceError> {
-    let log = resources
-        .request_log
-        .as_deref()
-        .filter(|_| config.request_log.enabled);
-    let loaded: Vec<&str> = resources.generators.iter().map(|(n, _)| *n).collect();
-    let (experiments, report) =
-        crate::experiments::Experiments::load(&config.experiments, log, &loaded)?;
-    for change in &report.accepted_changes {
-        tracing::warn!(change = %change, "experiment assignment changed");
-    }
-    for why in &report.shadowed {
-        tracing::warn!("{why}");
-    }
-    if !report.running.is_empty() {
-        if log.is_none() {
-            tracing::warn!("experiments run without a request log: no exposures are recorded and weight changes are not guarded");
-        }
-        tracing::info!(running = %report.running.join(", "), "experiments");
-    }
-    Ok(experiments)
 }
 
 /// Binds `config.server.addr` and serves in the background (see the module doc).
