@@ -203,8 +203,7 @@ fn ok_json(out: &std::process::Output) -> Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
-/// Equal JSON, numbers to 1e-9 relative: the library sums users in hash-map
-/// order, so two analyses of the same rows may differ in the last bits.
+/// Equal JSON, numbers to 1e-9 relative (sums of floating-point values).
 fn assert_close(a: &Value, b: &Value, path: &str) {
     match (a, b) {
         (Value::Number(x), Value::Number(y)) => {
@@ -441,4 +440,165 @@ fn replay_and_report_errors_say_what_to_fix() {
     assert_eq!(v["variants"][0]["users"], 0);
     assert!(v["health"]["warnings"].to_string().contains("no users"));
     assert!(String::from_utf8_lossy(&out.stderr).contains("k5-vs-k1 (20 users)"));
+}
+
+// ---- live traffic: the service assigns and logs, `ab report` analyses ----
+
+/// The service on 127.0.0.1 with a k = 2 vs k = 1 experiment takes
+/// searches and asks from 60 users (and one vote); `roadmap ab report` over
+/// its store must count exactly the users and requests the answers'
+/// `X-Experiment-Variant` headers said, and show the vote.
+#[test]
+fn report_analyses_the_live_services_traffic() {
+    use roadmap_rag::{HashEmbedder, SqliteStore};
+    use roadmap_rag_service::config::ServiceConfig;
+    use roadmap_rag_service::state::Store;
+    use roadmap_rag_service::{BackgroundService, Resources};
+    use std::collections::BTreeMap;
+    use std::sync::Arc;
+
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("rag.sqlite");
+    let file = dir.path().join("experiments.toml");
+    std::fs::write(
+        &file,
+        r#"
+[[experiment]]
+key = "depth"
+status = "running"
+start = 2020-01-01T00:00:00Z
+[[experiment.variant]]
+name = "k2"
+weight = 0.5
+overrides = { k = 2 }
+[[experiment.variant]]
+name = "k1"
+weight = 0.5
+overrides = { k = 1 }
+"#,
+    )
+    .unwrap();
+    let mut config = ServiceConfig::default();
+    config.server.addr = "127.0.0.1:0".parse().unwrap();
+    config.retrieval.embedder = "hash".into();
+    config.retrieval.default_collection = "notes".into();
+    config.experiments.file = Some(file.clone());
+    let mut keys = roadmap_http::ApiKeys::none();
+    keys.add("e2e-key-0123456789abcdef", "test").unwrap();
+    let path = db.clone();
+    let service = BackgroundService::start(
+        config,
+        Resources {
+            open_store: Arc::new(move || Ok(Box::new(SqliteStore::open(&path)?) as Store)),
+            store_label: db.display().to_string(),
+            embedder: Arc::new(HashEmbedder::default()),
+            generators: Vec::new(),
+            unavailable: Vec::new(),
+            api_keys: keys,
+            request_log: Some(db.clone()),
+            user_salt: "e2e".into(),
+            revision: "test".into(),
+        },
+    )
+    .unwrap();
+    let base = service.base_url();
+    let http = reqwest::blocking::Client::new();
+    let r = http
+        .post(format!("{base}/v1/collections/notes/documents"))
+        .bearer_auth("e2e-key-0123456789abcdef")
+        .json(&serde_json::json!({"documents": [
+            {"id": "queue.txt", "text": "Local generation runs through a bounded queue. A full queue answers 429 with a Retry-After header."},
+            {"id": "drain.md", "text": "On SIGTERM the service drains: in-flight requests finish before it exits."},
+            {"id": "metrics.md", "text": "Prometheus scrapes the metrics endpoint every few seconds."}
+        ]}))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200);
+
+    let mut users: BTreeMap<String, u64> = BTreeMap::new();
+    let mut requests: BTreeMap<String, u64> = BTreeMap::new();
+    let mut voted = None;
+    for i in 0..60 {
+        let user = format!("live-{i}");
+        // Every user searches; every third also asks (a second request).
+        for route in ["search", "ask"] {
+            if route == "ask" && i % 3 != 0 {
+                continue;
+            }
+            let body = if route == "search" {
+                serde_json::json!({"query": "what does a full queue answer", "user": user})
+            } else {
+                serde_json::json!({"question": "What does a full queue answer?"})
+            };
+            let r = http
+                .post(format!("{base}/v1/{route}"))
+                .header("X-User-Id", &user)
+                .json(&body)
+                .send()
+                .unwrap();
+            assert_eq!(r.status(), 200);
+            let variant = r.headers()["x-experiment-variant"]
+                .to_str()
+                .unwrap()
+                .to_owned();
+            let body: Value = r.json().unwrap();
+            if route == "search" {
+                *users.entry(variant.clone()).or_default() += 1;
+            } else if voted.is_none() {
+                voted = Some((
+                    body["request_id"].as_str().unwrap().to_owned(),
+                    variant.clone(),
+                ));
+            }
+            *requests.entry(variant).or_default() += 1;
+        }
+    }
+    let (voted_id, voted_variant) = voted.unwrap();
+    let r = http
+        .post(format!("{base}/v1/feedback"))
+        .json(&serde_json::json!({"request_id": voted_id, "rating": "up"}))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    service.shutdown().unwrap();
+
+    let out = roadmap()
+        .env_remove("ROADMAP_RAG_STORE")
+        .env("ROADMAP_DATA_DIR", dir.path())
+        .args([
+            "ab",
+            "report",
+            "--experiment",
+            "depth",
+            "--json",
+            "--experiments",
+        ])
+        .arg(&file)
+        .arg("--store")
+        .arg(&db)
+        .output()
+        .unwrap();
+    let report = ok_json(&out);
+    assert_eq!(report["experiment"], "depth");
+    for v in report["variants"].as_array().unwrap() {
+        let name = v["name"].as_str().unwrap();
+        assert_eq!(v["users"], users[name], "{name}: {report}");
+        assert_eq!(v["exposures"], requests[name], "{name}: {report}");
+        let thumbs = v["metrics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["metric"] == "thumbs_up")
+            .unwrap_or_else(|| panic!("no thumbs_up in {v}"));
+        let voters = if name == voted_variant { 1 } else { 0 };
+        assert_eq!(thumbs["n"], voters, "{name}: {thumbs}");
+        if voters == 1 {
+            assert_eq!(thumbs["mean"], 1.0, "{thumbs}");
+        }
+    }
+    assert_eq!(report["health"]["users_in_several_variants"], 0);
+    assert!(
+        report["health"]["srm"]["p_value"].as_f64().is_some(),
+        "{report}"
+    );
 }

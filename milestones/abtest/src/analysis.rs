@@ -233,7 +233,10 @@ pub fn aggregate(
     metrics: &[Metric],
     rows: &[UserRow],
 ) -> Result<ExperimentData, AnalysisError> {
-    let mut variants_of: HashMap<&str, Vec<usize>> = HashMap::new();
+    // A user's first row, and all rows of the (rare) users seen in several
+    // variants: one small map entry per user, no list per user.
+    let mut first_row: HashMap<&str, usize> = HashMap::with_capacity(rows.len());
+    let mut several: HashMap<&str, Vec<usize>> = HashMap::new();
     let mut shift_sum = vec![0.0; metrics.len()];
     let mut shift_n = vec![0u64; metrics.len()];
     for (row, r) in rows.iter().enumerate() {
@@ -269,15 +272,21 @@ pub fn aggregate(
             shift_sum[m] += v;
             shift_n[m] += 1;
         }
-        let seen = variants_of.entry(r.user.as_str()).or_default();
-        if seen.iter().any(|&i| rows[i].variant == r.variant) {
-            return Err(AnalysisError::DuplicateUser {
-                row,
-                user: r.user.clone(),
-                variant: r.variant.clone(),
-            });
+        if let Some(&first) = first_row.get(r.user.as_str()) {
+            let seen = several
+                .entry(r.user.as_str())
+                .or_insert_with(|| vec![first]);
+            if seen.iter().any(|&i| rows[i].variant == r.variant) {
+                return Err(AnalysisError::DuplicateUser {
+                    row,
+                    user: r.user.clone(),
+                    variant: r.variant.clone(),
+                });
+            }
+            seen.push(row);
+        } else {
+            first_row.insert(r.user.as_str(), row);
         }
-        seen.push(row);
     }
     let shifts: Vec<f64> = metrics
         .iter()
@@ -298,12 +307,12 @@ pub fn aggregate(
             .collect(),
         ..ExperimentData::default()
     };
-    for rows_of_user in variants_of.values() {
-        if rows_of_user.len() > 1 {
-            data.users_in_several_variants += 1;
+    data.users_in_several_variants = several.len() as u64;
+    // In row order, so the sums (and the report's last bits) do not depend on hashing.
+    for r in rows {
+        if !several.is_empty() && several.contains_key(r.user.as_str()) {
             continue;
         }
-        let r = &rows[rows_of_user[0]];
         let Some(v) = experiment.variant_index(&r.variant) else {
             data.users_in_unknown_variants += 1;
             continue;

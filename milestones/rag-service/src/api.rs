@@ -125,6 +125,24 @@ impl Fields {
     }
 }
 
+/// A `user` field: 1 to [`MAX_USER_CHARS`] characters, not blank.
+fn check_user(user: Option<&str>, problems: &mut Vec<Problem>) {
+    if let Some(u) = user {
+        let n = u.chars().count();
+        if u.trim().is_empty() || n > MAX_USER_CHARS {
+            problems.push(Problem::body(
+                "user",
+                format!("user must have 1 to {MAX_USER_CHARS} characters and not be blank"),
+                if n > MAX_USER_CHARS {
+                    "string_too_long"
+                } else {
+                    "string_too_short"
+                },
+            ));
+        }
+    }
+}
+
 /// `POST /v1/search` body.
 #[derive(Debug, Clone, ToSchema)]
 pub struct SearchRequest {
@@ -137,6 +155,9 @@ pub struct SearchRequest {
     pub k: Option<usize>,
     /// `dense`, `bm25` or `hybrid` [default: configured].
     pub mode: Option<String>,
+    /// An opaque user id (stored only as a salted hash), 1..=128 characters;
+    /// or the `X-User-Id` header. Decides the user's A/B variant.
+    pub user: Option<String>,
 }
 
 impl FromJson for SearchRequest {
@@ -152,12 +173,15 @@ impl FromJson for SearchRequest {
         validate::check_k(k, &mut f.problems);
         let mode = f.string("mode", false);
         validate::check_choice("mode", mode.as_deref(), &MODES, &mut f.problems);
+        let user = f.string("user", false);
+        check_user(user.as_deref(), &mut f.problems);
         f.finish()?;
         Ok(SearchRequest {
             query: query.unwrap_or_default(),
             collection,
             k: k.map(|k| k as usize),
             mode,
+            user,
         })
     }
 }
@@ -175,7 +199,8 @@ pub struct AskRequest {
     pub generator: Option<String>,
     /// Answer as Server-Sent Events: `token` events, then one `done` event.
     pub stream: bool,
-    /// An opaque user id (stored only as a salted hash), 1..=128 characters.
+    /// An opaque user id (stored only as a salted hash), 1..=128 characters;
+    /// or the `X-User-Id` header. Decides the user's A/B variant.
     pub user: Option<String>,
     /// Explain the answer by its passages: exact Shapley values over passage
     /// subsets (k ≤ 6; an unset k is the configured one, at most 6).
@@ -214,20 +239,7 @@ impl FromJson for AskRequest {
             ));
         }
         let user = f.string("user", false);
-        if let Some(u) = &user {
-            let n = u.chars().count();
-            if u.trim().is_empty() || n > MAX_USER_CHARS {
-                f.problems.push(Problem::body(
-                    "user",
-                    format!("user must have 1 to {MAX_USER_CHARS} characters and not be blank"),
-                    if n > MAX_USER_CHARS {
-                        "string_too_long"
-                    } else {
-                        "string_too_short"
-                    },
-                ));
-            }
-        }
+        check_user(user.as_deref(), &mut f.problems);
         f.finish()?;
         Ok(AskRequest {
             question: question.unwrap_or_default(),

@@ -228,6 +228,9 @@ impl Default for DriftSection {
 pub struct ExperimentsSection {
     /// An `experiments.toml` file.
     pub file: Option<PathBuf>,
+    /// Start even when a running experiment's seed or weights changed since
+    /// it last ran (moves exposed users between variants; see `experiments`).
+    pub force_reassign: bool,
 }
 
 /// The whole configuration.

@@ -18,6 +18,8 @@
 //! * [`config`]: the one TOML file, environment overrides, validation.
 //! * [`experiment_log`]: an experiment's users and outcomes read back from
 //!   the request log; replays written into it in one transaction.
+//! * [`experiments`]: A/B experiments in requests: the user's variant, its
+//!   overrides, and the start-up guard of running experiments' splits.
 //! * [`features`]: the request log's drift features per time window, and
 //!   their drift (reference vs current window).
 //! * [`metrics`]: the Prometheus metrics, all bounded label sets.
@@ -35,6 +37,7 @@ pub mod documents;
 pub mod drift_task;
 pub mod drift_workload;
 pub mod experiment_log;
+pub mod experiments;
 pub mod features;
 pub mod metrics;
 pub mod queue;

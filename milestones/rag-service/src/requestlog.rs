@@ -12,6 +12,13 @@
 //! one transaction each — so a killed process leaves the log consistent and
 //! loses at most the last unflushed batch). Graceful shutdown flushes.
 //! Retention (by age and by row count) runs on the same thread.
+//!
+//! Experiments: a request of an assigned user carries its `experiment` and
+//! `variant`; `exposures` keeps each user's first request per variant; and
+//! `experiment_configs` remembers the assignment settings (seed, weights as
+//! JSON `[[variant, weight], …]`, and all of them in `settings`) each running
+//! experiment last ran with, for the start-up guard of
+//! [`crate::experiments`].
 
 use std::path::Path;
 use std::sync::mpsc;
@@ -96,6 +103,14 @@ CREATE TABLE IF NOT EXISTS exposures (
     variant       TEXT NOT NULL,
     first_at_unix REAL NOT NULL,
     PRIMARY KEY (experiment, user_hash, variant)
+);
+CREATE TABLE IF NOT EXISTS experiment_configs (
+    experiment      TEXT PRIMARY KEY,
+    seed            TEXT NOT NULL,
+    weights         TEXT NOT NULL,
+    settings        TEXT NOT NULL,
+    first_seen_unix REAL NOT NULL,
+    updated_unix    REAL NOT NULL
 );
 "#;
 

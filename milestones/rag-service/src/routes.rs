@@ -4,6 +4,11 @@
 //! Every request: its body validated completely first (422 with all
 //! problems), then done within `server.request_timeout_seconds` (504 after),
 //! then one request-log row (ask and search) and one access-log line.
+//! Ask and search take a user key (`user` in the body or `X-User-Id`); a
+//! user in a running A/B experiment gets its variant's settings, an
+//! `X-Experiment-Key` / `X-Experiment-Variant` answer header, an exposure row
+//! and the experiment and variant on the request's log row
+//! ([`crate::experiments`]).
 //! Generation by an LLM goes through the admission queue *before* retrieval,
 //! so a refused request (429 + `Retry-After`) costs nothing. A client that
 //! disconnects — or a deadline that passes — cancels its generation: the
@@ -20,10 +25,12 @@ use axum::middleware::Next;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use roadmap_http::{AccessFields, ApiError, HttpErrorBody, ValidJson, ValidationErrorBody};
+use roadmap_http::{
+    AccessFields, ApiError, HttpErrorBody, ValidJson, ValidationErrorBody, ValidationIssue,
+};
 use roadmap_rag::explain::{explain_answer, MAX_EXPLAINED_PASSAGES};
 use roadmap_rag::generate::{Answer, ExtractiveGenerator, Generator, NO_ANSWER};
-use roadmap_rag::retrieve::{search_with_vector, Fusion, Mode, SearchOptions};
+use roadmap_rag::retrieve::{search_with_vector, Mode, SearchOptions};
 use roadmap_rag::store::Hit;
 use roadmap_rag::RagError;
 use serde_json::json;
@@ -32,6 +39,7 @@ use crate::api::{
     AnswerExplanation, AskRequest, AskResponse, Citation, FeedbackRequest, Passage, PassageShare,
     SearchRequest, SearchResponse, Timings,
 };
+use crate::experiments::{self, Arm};
 use crate::metrics::{GeneratorLabel, GroundingLabel, RatingLabel};
 use crate::queue::Admission;
 use crate::requestlog::{hash_user, now_unix, Feedback, LogWrite, RequestRecord};
@@ -124,11 +132,10 @@ pub async fn retrieve(
     s: &AppState,
     query: &str,
     collection: &str,
-    k: usize,
-    mode: Mode,
+    opts: SearchOptions,
 ) -> Result<Retrieved, ApiError> {
     let t0 = Instant::now();
-    let qvec = if mode == Mode::Bm25 {
+    let qvec = if opts.mode == Mode::Bm25 {
         None
     } else {
         Some(s.batcher.embed(query).await.map_err(|e| {
@@ -138,17 +145,6 @@ pub async fn retrieve(
             )
             .header(header::RETRY_AFTER, HeaderValue::from_static("1"))
         })?)
-    };
-    let r = &s.config.retrieval;
-    let opts = SearchOptions {
-        k,
-        mode,
-        fusion: if r.fusion == "rrf" {
-            Fusion::Rrf { k: r.rrf_k }
-        } else {
-            Fusion::Convex { alpha: r.alpha }
-        },
-        ..Default::default()
     };
     let (state, query, collection) = (s.clone(), query.to_string(), collection.to_string());
     let hits = tokio::task::spawn_blocking(move || {
@@ -178,10 +174,57 @@ pub async fn retrieve(
     Ok(Retrieved { hits, ms })
 }
 
-fn parse_mode(s: &AppState, mode: Option<&str>) -> Mode {
-    mode.unwrap_or(&s.config.retrieval.mode)
-        .parse()
-        .unwrap_or(Mode::Hybrid)
+/// A request's explicit mode (validated against `api::MODES` already).
+fn requested_mode(mode: Option<&str>) -> Option<Mode> {
+    mode.and_then(|m| m.parse().ok())
+}
+
+/// The user key of a request, or the 422 for a bad `X-User-Id` (or one that
+/// contradicts the body's `user`).
+fn user_of<'a>(body: Option<&'a str>, headers: &'a HeaderMap) -> Result<Option<&'a str>, ApiError> {
+    experiments::user_key(body, headers).map_err(|msg| {
+        let loc = if body.is_some() && headers.contains_key(experiments::USER_HEADER) {
+            vec!["body".into(), "user".into()]
+        } else {
+            vec!["header".into(), experiments::USER_HEADER.into()]
+        };
+        ApiError::Validation(vec![ValidationIssue::new(loc, msg, "value_error")])
+    })
+}
+
+/// Fills the user's hash and, for an assigned user, the experiment and
+/// variant of the request's log row, and logs the exposure (the log keeps
+/// the first per user and variant).
+fn expose(s: &AppState, rec: &mut RequestRecord, user: Option<&str>, arm: Option<&Arm>) {
+    rec.user_hash = user.map(|u| hash_user(&s.user_salt, u));
+    if let (Some(arm), Some(user_hash)) = (arm, &rec.user_hash) {
+        rec.experiment = Some(arm.experiment.clone());
+        rec.variant = Some(arm.variant.clone());
+        if let Some(log) = &s.log {
+            log.write(LogWrite::Exposure {
+                experiment: arm.experiment.clone(),
+                user_hash: user_hash.clone(),
+                variant: arm.variant.clone(),
+                at_unix: rec.at_unix,
+            });
+        }
+    }
+}
+
+/// Adds the experiment's answer headers for an assigned request.
+fn with_arm(mut resp: Response, arm: Option<&Arm>) -> Response {
+    if let Some(arm) = arm {
+        // Keys and variant names are `[A-Za-z0-9._-]+` (checked by the parser).
+        for (name, value) in [
+            (experiments::KEY_HEADER, &arm.experiment),
+            (experiments::VARIANT_HEADER, &arm.variant),
+        ] {
+            if let Ok(v) = HeaderValue::from_str(value) {
+                resp.headers_mut().insert(name, v);
+            }
+        }
+    }
+    resp
 }
 
 fn retrieval_fields(rec: &mut RequestRecord, hits: &[Hit]) {
@@ -204,16 +247,15 @@ fn base_record(
     route: &str,
     text: &str,
     collection: &str,
-    k: usize,
-    mode: Mode,
+    opts: &SearchOptions,
 ) -> RequestRecord {
     RequestRecord {
         request_id: id.to_string(),
         at_unix: now_unix(),
         route: route.to_string(),
         collection: Some(collection.to_string()),
-        k: Some(k as u32),
-        mode: Some(mode.as_str().to_string()),
+        k: Some(opts.k as u32),
+        mode: Some(opts.mode.as_str().to_string()),
         question: Some(roadmap_common::redact::redact_text(text)),
         question_tokens: Some(text.split_whitespace().count() as u32),
         ..Default::default()
@@ -255,10 +297,22 @@ pub async fn search(
         .collection
         .clone()
         .unwrap_or_else(|| s.config.retrieval.default_collection.clone());
-    let k = req.k.unwrap_or(s.config.retrieval.k);
-    let mode = parse_mode(&s, req.mode.as_deref());
-    let mut rec = base_record(&id, "/v1/search", &req.query, &collection, k, mode);
-    let result = with_deadline(&s, retrieve(&s, &req.query, &collection, k, mode)).await;
+    let user = match user_of(req.user.as_deref(), &headers) {
+        Ok(u) => u,
+        Err(e) => return e.into_response(),
+    };
+    let assigned = user.and_then(|u| s.experiments.assign(u, chrono::Utc::now()));
+    let opts = experiments::search_options(
+        &s.config.retrieval,
+        assigned.map(|a| a.overrides),
+        req.k,
+        requested_mode(req.mode.as_deref()),
+    );
+    let arm = assigned.map(Arm::from);
+    let mode = opts.mode;
+    let mut rec = base_record(&id, "/v1/search", &req.query, &collection, &opts);
+    expose(&s, &mut rec, user, arm.as_ref());
+    let result = with_deadline(&s, retrieve(&s, &req.query, &collection, opts)).await;
     rec.latency_ms = started.elapsed().as_secs_f64() * 1e3;
     let resp = match result {
         Ok(r) => {
@@ -286,7 +340,7 @@ pub async fn search(
         }
     };
     log_row(&s, rec);
-    with_fields(resp, &collection, None, false)
+    with_arm(with_fields(resp, &collection, None, false), arm.as_ref())
 }
 
 /// Sets the flag when dropped: the handler's future was dropped (client gone,
@@ -508,27 +562,30 @@ pub async fn ask(
         .collection
         .clone()
         .unwrap_or_else(|| s.config.retrieval.default_collection.clone());
-    let k = req.k.unwrap_or(s.config.retrieval.k);
+    let user = match user_of(req.user.as_deref(), &headers) {
+        Ok(u) => u,
+        Err(e) => return e.into_response(),
+    };
+    let assigned = user.and_then(|u| s.experiments.assign(u, chrono::Utc::now()));
+    let overrides = assigned.map(|a| a.overrides);
+    let mut opts = experiments::search_options(
+        &s.config.retrieval,
+        overrides,
+        req.k,
+        requested_mode(req.mode.as_deref()),
+    );
     // An explanation enumerates 2^k coalitions: the configured k, at most 6.
-    let k = if req.explain && req.k.is_none() {
-        k.min(MAX_EXPLAINED_PASSAGES)
-    } else {
-        k
-    };
+    if req.explain && req.k.is_none() {
+        opts.k = opts.k.min(MAX_EXPLAINED_PASSAGES);
+    }
     let explain = req.explain;
-    let mode = parse_mode(&s, req.mode.as_deref());
-    let generator: &'static str = match req
-        .generator
-        .as_deref()
-        .unwrap_or(&s.config.generation.default)
-    {
-        "local" => "local",
-        "openai" => "openai",
-        _ => "extractive",
-    };
-    let mut rec = base_record(&id, "/v1/ask", &req.question, &collection, k, mode);
+    let mode = opts.mode;
+    let generator =
+        experiments::generator_for(&s.config.generation, overrides, req.generator.as_deref());
+    let arm = assigned.map(Arm::from);
+    let mut rec = base_record(&id, "/v1/ask", &req.question, &collection, &opts);
     rec.generator = Some(generator.to_string());
-    rec.user_hash = req.user.as_deref().map(|u| hash_user(&s.user_salt, u));
+    expose(&s, &mut rec, user, arm.as_ref());
     let stream = req.stream;
     let cancel = Arc::new(AtomicBool::new(false));
     let guard = CancelOnDrop(cancel.clone());
@@ -536,7 +593,7 @@ pub async fn ask(
     // Admission first: a refused request costs no retrieval.
     let prepared = async {
         let lease = lease(&s, generator)?;
-        let r = retrieve(&s, &req.question, &collection, k, mode).await?;
+        let r = retrieve(&s, &req.question, &collection, opts).await?;
         Ok::<_, ApiError>((lease, r))
     };
     let prepared = with_deadline(&s, prepared).await;
@@ -546,7 +603,10 @@ pub async fn ask(
             rec.status = e.status().as_u16();
             rec.latency_ms = started.elapsed().as_secs_f64() * 1e3;
             log_row(&s, rec);
-            return with_fields(e.into_response(), &collection, Some(generator), false);
+            return with_arm(
+                with_fields(e.into_response(), &collection, Some(generator), false),
+                arm.as_ref(),
+            );
         }
     };
     retrieval_fields(&mut rec, &retrieved.hits);
@@ -554,7 +614,7 @@ pub async fn ask(
 
     if stream {
         std::mem::forget(guard); // the stream's own receiver signals cancellation
-        return with_fields(
+        let resp = with_fields(
             stream_answer(
                 s,
                 lease,
@@ -573,6 +633,7 @@ pub async fn ask(
             Some(generator),
             true,
         );
+        return with_arm(resp, arm.as_ref());
     }
 
     let work = async {
@@ -613,7 +674,10 @@ pub async fn ask(
     };
     rec.latency_ms = started.elapsed().as_secs_f64() * 1e3;
     log_row(&s, rec);
-    with_fields(resp, &collection, Some(generator), false)
+    with_arm(
+        with_fields(resp, &collection, Some(generator), false),
+        arm.as_ref(),
+    )
 }
 
 /// A lease on a generator, with its place in the queue for LLM generators.

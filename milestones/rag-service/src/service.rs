@@ -62,6 +62,8 @@ pub struct Shared {
     pub keys: ApiKeys,
     pub draining: AtomicBool,
     pub user_salt: String,
+    /// The running A/B experiments (`crate::experiments`).
+    pub experiments: crate::experiments::Experiments,
     /// Request-log drops already added to the counter.
     log_dropped_seen: AtomicU64,
     /// Serialises ingests (one writer connection; keeps per-batch duplicate checks exact).
@@ -282,6 +284,9 @@ impl RunningService {
 /// Builds the shared state (no I/O on the network).
 pub fn build(config: ServiceConfig, resources: Resources) -> Result<AppState, ServiceError> {
     config.validate()?;
+    let loaded: Vec<&str> = resources.generators.iter().map(|(n, _)| *n).collect();
+    let experiments =
+        crate::experiments::Experiments::start(&config, resources.request_log.as_deref(), &loaded)?;
     let metrics = Metrics::new(&resources.revision);
     let embedder = resources.embedder;
     let embedder_id = embedder.model_id();
@@ -336,6 +341,7 @@ pub fn build(config: ServiceConfig, resources: Resources) -> Result<AppState, Se
         keys: resources.api_keys,
         draining: AtomicBool::new(false),
         user_salt: resources.user_salt,
+        experiments,
         log_dropped_seen: AtomicU64::new(0),
         ingest_lock: tokio::sync::Mutex::new(()),
         config,

@@ -60,7 +60,7 @@ pub fn experiments_file(path: Option<&std::path::Path>) -> Result<ExperimentsFil
 }
 
 /// The service's SQLite store holding the request log: `--store`, else
-/// `rag.db` in the data directory (the service's default).
+/// `rag.sqlite` in the data directory (the default store of `roadmap rag serve`).
 pub fn store_path(store: Option<&str>, g: &Globals) -> Result<PathBuf> {
     match store {
         Some(s) if s.starts_with("postgres://") || s.starts_with("postgresql://") => bail!(
@@ -68,7 +68,7 @@ pub fn store_path(store: Option<&str>, g: &Globals) -> Result<PathBuf> {
              a SQLite store only: pass --store with the SQLite file"
         ),
         Some(s) => Ok(PathBuf::from(s)),
-        None => Ok(g.data_dir()?.join("rag.db")),
+        None => Ok(g.data_dir()?.join("rag.sqlite")),
     }
 }
 

@@ -6,20 +6,20 @@
 //!
 //! The request log is read per (user, variant) by
 //! `roadmap_rag_service::experiment_log::experiment_users`; the rows become
-//! `roadmap_abtest::analysis::UserRow`s and go through
-//! `analysis::analyze_rows`, so the numbers are the library's on the same rows.
+//! `roadmap_abtest::analysis::UserRow`s (`experiment_log::user_rows`) and go
+//! through `analysis::analyze_rows`, so the numbers are the library's on the
+//! same rows. `milestones/rag-service/examples/ab_report_rate.rs` times this
+//! same sequence over a million-user log.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
-use chrono::{DateTime, Utc};
-use roadmap_abtest::analysis::{analyze_rows, AnalysisOptions, Metric, Report, UserRow, METRICS};
+use roadmap_abtest::analysis::{analyze_rows, AnalysisOptions, Report};
 use roadmap_abtest::config::Experiment;
 use roadmap_abtest::render;
-use roadmap_abtest::simulate::SIMULATION_METRICS;
 use roadmap_rag_service::experiment_log::{
-    experiment_users, logged_experiments, open_store, ExperimentUser,
+    experiment_users, logged_experiments, metrics_for, open_store, user_rows,
 };
 
 use super::{experiments_file, shown, store_path, Globals};
@@ -32,7 +32,7 @@ pub struct ReportArgs {
     /// The experiments file [default: the shipped example]
     #[arg(long, env = "ROADMAP_RAG_EXPERIMENTS", value_name = "FILE")]
     experiments: Option<PathBuf>,
-    /// The service's SQLite store holding the request log [default: rag.db in the data directory]
+    /// The service's SQLite store holding the request log [default: rag.sqlite in the data directory, the store of `roadmap rag serve`]
     #[arg(
         long,
         env = "ROADMAP_RAG_STORE",
@@ -81,52 +81,6 @@ pub fn emit(report: &Report, json: bool, html: Option<&Path>) -> Result<()> {
     Ok(())
 }
 
-/// The metrics of a log: the replay's (with hit@k) when any request has a
-/// replay score, else the live service's.
-pub fn metrics_for(users: &[ExperimentUser]) -> &'static [Metric] {
-    if users.iter().any(|u| u.hit_at_k.is_some()) {
-        &SIMULATION_METRICS
-    } else {
-        &METRICS
-    }
-}
-
-fn flag(b: Option<bool>) -> Option<f64> {
-    b.map(|b| if b { 1.0 } else { 0.0 })
-}
-
-/// A logged user as the analysis' row, values in `metrics` order.
-pub fn user_row(u: &ExperimentUser, metrics: &[Metric]) -> Result<UserRow> {
-    let first_exposure =
-        DateTime::<Utc>::from_timestamp_micros((u.first_at_unix * 1e6).round() as i64)
-            .with_context(|| {
-                format!(
-                    "user {}: first exposure time {} is out of range",
-                    u.user_hash, u.first_at_unix
-                )
-            })?;
-    let values = metrics
-        .iter()
-        .map(|m| match m.key {
-            "thumbs_up" => Ok(flag(u.thumbs_up)),
-            "grounded" => Ok(flag(u.grounded)),
-            "no_answer" => Ok(flag(u.no_answer)),
-            "latency_ms" => Ok(u.latency_ms),
-            "answer_length" => Ok(u.answer_chars),
-            "answer_f1" => Ok(u.answer_f1),
-            "hit_at_k" => Ok(flag(u.hit_at_k)),
-            other => bail!("metric `{other}` is not in the request log"),
-        })
-        .collect::<Result<Vec<_>>>()?;
-    Ok(UserRow {
-        user: u.user_hash.clone(),
-        variant: u.variant.clone(),
-        first_exposure,
-        exposures: u.requests,
-        values,
-    })
-}
-
 /// Reads the experiment's users from the store and analyses them.
 pub fn from_store(exp: &Experiment, store: &Path, alpha: f64) -> Result<Report> {
     let conn = open_store(store)?;
@@ -150,10 +104,7 @@ pub fn from_store(exp: &Experiment, store: &Path, alpha: f64) -> Result<Report> 
         );
     }
     let metrics = metrics_for(&users);
-    let rows = users
-        .iter()
-        .map(|u| user_row(u, metrics))
-        .collect::<Result<Vec<_>>>()?;
+    let rows = user_rows(users, metrics)?;
     let options = AnalysisOptions {
         alpha,
         ..Default::default()

@@ -27,20 +27,23 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use roadmap_abtest::config::{Status, Variant};
-use roadmap_abtest::overrides::{FusionMethod, Generator as GenChoice, RetrievalMode};
 use roadmap_abtest::simulate::{simulate, Outcome, Simulation, VariantRunner};
 use roadmap_llm::{LoadOptions, LocalLlm};
 use roadmap_rag::answers::{f1, max_over_gold, strip_citations};
 use roadmap_rag::generate::{ExtractiveGenerator, Generator, LocalGenerator, NO_ANSWER};
 use roadmap_rag::ingest::{index_document, IngestOptions};
-use roadmap_rag::retrieve::{search, Fusion, Mode, SearchOptions};
+use roadmap_rag::retrieve::{search, SearchOptions};
 use roadmap_rag::squad::EvalQuestion;
 use roadmap_rag::{RagError, SqliteStore, TextEmbedder, VectorStore};
 use roadmap_rag_service::config::{GenerationSection, RetrievalSection};
 use roadmap_rag_service::experiment_log::{commit_replay, ReplayScore, REPLAY_SALT};
+use roadmap_rag_service::experiments;
 use roadmap_rag_service::requestlog::{hash_user, LogWrite, RequestRecord};
 
 use super::{experiments_file, report, shown, store_path, Globals};
+
+/// The default file of replays, next to the service's `rag.sqlite`.
+const REPLAY_STORE: &str = "rag-replay.sqlite";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 enum EmbedderChoice {
@@ -75,8 +78,9 @@ pub struct SimulateArgs {
     /// must catch it), e.g. `rrf=0.2`
     #[arg(long, value_name = "VARIANT=SHARE")]
     lose_exposures: Option<String>,
-    /// The service's SQLite store to write the request log into [default: rag.db in the data
-    /// directory]
+    /// The SQLite file to write the replay's request log into [default: rag-replay.sqlite in the
+    /// data directory, apart from the live service's rag.sqlite so a replay never mixes with (or,
+    /// with --replace, deletes) live traffic of the same experiment]
     #[arg(
         long,
         env = "ROADMAP_RAG_STORE",
@@ -139,50 +143,13 @@ struct Replayer {
 const COLLECTION: &str = "squad-replay";
 
 impl Replayer {
+    /// The variant's retrieval settings, exactly as the live service applies them.
     fn search_options(&self, v: &Variant) -> SearchOptions {
-        let o = &v.overrides;
-        let base = &self.retrieval;
-        let mode = match o.mode {
-            Some(RetrievalMode::Dense) => Mode::Dense,
-            Some(RetrievalMode::Bm25) => Mode::Bm25,
-            Some(RetrievalMode::Hybrid) => Mode::Hybrid,
-            None => match base.mode.as_str() {
-                "dense" => Mode::Dense,
-                "bm25" => Mode::Bm25,
-                _ => Mode::Hybrid,
-            },
-        };
-        let rrf = match o.fusion {
-            Some(f) => f == FusionMethod::Rrf,
-            None => base.fusion == "rrf",
-        };
-        let fusion = if rrf {
-            Fusion::Rrf {
-                k: o.rrf_k.unwrap_or(base.rrf_k),
-            }
-        } else {
-            Fusion::Convex {
-                alpha: o.alpha.unwrap_or(base.alpha),
-            }
-        };
-        let k = o.k.unwrap_or(base.k);
-        SearchOptions {
-            k,
-            mode,
-            fusion,
-            pool: SearchOptions::default().pool.max(k),
-            ..Default::default()
-        }
+        experiments::search_options(&self.retrieval, Some(&v.overrides), None, None)
     }
 
-    fn generator_of(&self, v: &Variant) -> GenChoice {
-        v.overrides
-            .generator
-            .unwrap_or(match self.generation.default.as_str() {
-                "local" => GenChoice::Local,
-                "openai" => GenChoice::Openai,
-                _ => GenChoice::Extractive,
-            })
+    fn generator_of(&self, v: &Variant) -> &'static str {
+        experiments::generator_for(&self.generation, Some(&v.overrides), None)
     }
 }
 
@@ -203,17 +170,17 @@ impl VariantRunner<EvalQuestion> for Replayer {
         let retrieval_ms = t0.elapsed().as_secs_f64() * 1e3;
         let t1 = Instant::now();
         let (generator, answer): (&'static str, _) = match choice {
-            GenChoice::Extractive => (
+            "extractive" => (
                 "extractive",
                 self.extractive.answer(&q.question, &hits, &mut |_| true)?,
             ),
-            GenChoice::Local => {
+            "local" => {
                 let g = self.local.as_mut().ok_or_else(|| {
                     RagError::Invalid("the local generator was not loaded".into())
                 })?;
                 ("local", g.answer(&q.question, &hits, &mut |_| true)?)
             }
-            GenChoice::Openai => return Err(RagError::Invalid(
+            _ => return Err(RagError::Invalid(
                 "the openai generator is not replayed (it needs a server); use extractive or local"
                     .into(),
             )),
@@ -306,7 +273,10 @@ pub fn run(a: SimulateArgs, g: &Globals) -> Result<ExitCode> {
         .as_deref()
         .map(|s| parse_loss(s, &exp.variants))
         .transpose()?;
-    let store_file = store_path(a.store.as_deref(), g)?;
+    let store_file = match a.store.as_deref() {
+        Some(s) => store_path(Some(s), g)?,
+        None => g.data_dir()?.join(REPLAY_STORE),
+    };
 
     let squad = crate::resolve::rag::load_squad(a.squad.as_deref())?;
     let corpus = roadmap_rag::squad::corpus(&squad, a.articles.map(|n| n as usize));
@@ -371,7 +341,7 @@ pub fn run(a: SimulateArgs, g: &Globals) -> Result<ExitCode> {
     if exp
         .variants
         .iter()
-        .any(|v| replayer.generator_of(v) == GenChoice::Local)
+        .any(|v| replayer.generator_of(v) == "local")
     {
         let dir = match &a.llm_model_dir {
             Some(d) => d.clone(),

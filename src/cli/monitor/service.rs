@@ -24,7 +24,7 @@ use crate::cli::ab::{shown, store_path};
 
 #[derive(Debug, clap::Args)]
 pub struct ServiceArgs {
-    /// The service's SQLite store holding the request log [default: rag.db in the data directory]
+    /// The service's SQLite store holding the request log [default: rag.sqlite in the data directory, the store of `roadmap rag serve`]
     #[arg(
         long,
         env = "ROADMAP_RAG_STORE",

@@ -43,6 +43,15 @@ pub struct ServeArgs {
     /// Print the effective configuration (secrets redacted) and exit.
     #[arg(long)]
     print_config: bool,
+    /// A/B experiments file (experiments.toml) [default: experiments.file of the config, or
+    /// ROADMAP_RAG_EXPERIMENTS; none: no experiments]
+    #[arg(long, value_name = "FILE")]
+    experiments: Option<PathBuf>,
+    /// Start even though a running experiment's seed or weights changed since it last ran. This
+    /// moves users who were already exposed to another variant; the same as
+    /// `experiments.force_reassign = true` in the config.
+    #[arg(long)]
+    force_experiment_change: bool,
 }
 
 /// Global `rag` flags the service uses.
@@ -69,6 +78,12 @@ pub fn run(a: &ServeArgs, rg: RagGlobals<'_>, g: &crate::cli::Globals) -> Result
     }
     if rg.hash_embedder {
         config.retrieval.embedder = "hash".into();
+    }
+    if let Some(f) = &a.experiments {
+        config.experiments.file = Some(f.clone());
+    }
+    if a.force_experiment_change {
+        config.experiments.force_reassign = true;
     }
     config.validate()?;
     eprintln!("effective configuration:\n{}", config.to_redacted_toml());
