@@ -616,7 +616,10 @@ fn explain_one_row_with_plots() {
             let at = svg.find(&format!("{attr}=\"")).unwrap() + attr.len() + 2;
             svg[at..].split('"').next().unwrap().parse().unwrap()
         };
-        assert_png(&plots.join(format!("{f}.png")), (size("width"), size("height")));
+        assert_png(
+            &plots.join(format!("{f}.png")),
+            (size("width"), size("height")),
+        );
     }
     let e = env.fails(&words(&format!(
         "explain --model {} --data {} --row 80",
@@ -788,7 +791,12 @@ fn adult_train_audit_and_explain() {
 /// A PNG file (by its signature) of `size` pixels (IHDR width and height).
 fn assert_png(path: &std::path::Path, size: (u32, u32)) {
     let b = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    assert_eq!(&b[..8], b"\x89PNG\r\n\x1a\n", "{} is not a PNG", path.display());
+    assert_eq!(
+        &b[..8],
+        b"\x89PNG\r\n\x1a\n",
+        "{} is not a PNG",
+        path.display()
+    );
     assert_eq!(&b[12..16], b"IHDR");
     let be = |i: usize| u32::from_be_bytes(b[i..i + 4].try_into().unwrap());
     assert_eq!((be(16), be(20)), size, "{}", path.display());

@@ -11,6 +11,12 @@
 //! throughput with them, while the latency cap bounds what any query pays.
 //!
 //! The batch sizes are observed in `roadmap_rag_embed_batch_size`.
+//!
+//! The queue in front of the thread is bounded: when it is full a query is
+//! refused at once ([`EmbedError::Full`], a 429 for the client) instead of
+//! waiting behind hundreds of others. Under overload the service then answers
+//! everyone quickly, some with "retry later", rather than everyone slowly
+//! (past their own timeouts, which a client sees as a dead server).
 
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -25,10 +31,25 @@ struct Job {
     reply: oneshot::Sender<Result<Vec<f32>, String>>,
 }
 
+/// Why a query got no vector.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EmbedError {
+    /// The queue is full: the service is overloaded, retry later.
+    #[error("the embedding queue is full ({0} queries waiting)")]
+    Full(usize),
+    /// The embedding thread is gone (it panicked, or the service is stopping).
+    #[error("the embedding thread stopped")]
+    Stopped,
+    /// The embedder failed on this batch.
+    #[error("{0}")]
+    Failed(String),
+}
+
 /// The handle requests use. Cheap to clone.
 #[derive(Clone)]
 pub struct Batcher {
     tx: mpsc::SyncSender<Job>,
+    queue: usize,
 }
 
 /// Limits of the batcher.
@@ -48,7 +69,8 @@ impl Batcher {
         limits: BatchLimits,
         on_batch: impl Fn(usize) + Send + 'static,
     ) -> Batcher {
-        let (tx, rx) = mpsc::sync_channel::<Job>(limits.queue.max(1));
+        let queue = limits.queue.max(1);
+        let (tx, rx) = mpsc::sync_channel::<Job>(queue);
         std::thread::Builder::new()
             .name("embed-batcher".into())
             .spawn(move || {
@@ -105,11 +127,11 @@ impl Batcher {
                 }
             })
             .expect("spawning the embedding thread");
-        Batcher { tx }
+        Batcher { tx, queue }
     }
 
     /// Embeds one query together with whatever else is waiting.
-    pub async fn embed(&self, text: &str) -> Result<Vec<f32>, String> {
+    pub async fn embed(&self, text: &str) -> Result<Vec<f32>, EmbedError> {
         let (reply, rx) = oneshot::channel();
         self.tx
             .try_send(Job {
@@ -117,11 +139,12 @@ impl Batcher {
                 reply,
             })
             .map_err(|e| match e {
-                mpsc::TrySendError::Full(_) => "the embedding queue is full".to_string(),
-                mpsc::TrySendError::Disconnected(_) => "the embedding thread stopped".to_string(),
+                mpsc::TrySendError::Full(_) => EmbedError::Full(self.queue),
+                mpsc::TrySendError::Disconnected(_) => EmbedError::Stopped,
             })?;
         rx.await
-            .map_err(|_| "the embedding thread stopped".to_string())?
+            .map_err(|_| EmbedError::Stopped)?
+            .map_err(EmbedError::Failed)
     }
 }
 
@@ -174,6 +197,51 @@ mod tests {
             },
             |_| {},
         );
-        assert_eq!(b.embed("q").await.unwrap_err(), "model not loaded");
+        assert_eq!(
+            b.embed("q").await.unwrap_err(),
+            EmbedError::Failed("model not loaded".into())
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_full_queue_refuses_at_once() {
+        let (release, gate) = std::sync::mpsc::channel::<()>();
+        let gate = Mutex::new(gate);
+        let b = Batcher::start(
+            Box::new(move |texts: &[&str]| {
+                // Held until the test lets it go: the queue fills behind it.
+                gate.lock().unwrap().recv().unwrap();
+                Ok(texts.iter().map(|_| vec![1.0]).collect())
+            }),
+            BatchLimits {
+                max_batch: 1,
+                max_wait: Duration::ZERO,
+                queue: 2,
+            },
+            |_| {},
+        );
+        let running = tokio::spawn({
+            let b = b.clone();
+            async move { b.embed("first").await }
+        });
+        // Wait until the thread has taken the first query off the queue.
+        while b
+            .tx
+            .try_send(Job {
+                text: "probe".into(),
+                reply: oneshot::channel().0,
+            })
+            .is_ok()
+        {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        // The queue (2 places) is full now: the next caller is refused without waiting.
+        let t0 = std::time::Instant::now();
+        assert_eq!(b.embed("late").await.unwrap_err(), EmbedError::Full(2));
+        assert!(t0.elapsed() < Duration::from_secs(1));
+        for _ in 0..3 {
+            release.send(()).unwrap();
+        }
+        assert_eq!(running.await.unwrap().unwrap(), vec![1.0]);
     }
 }

@@ -39,7 +39,8 @@ pub struct ServerSection {
     pub max_body_bytes: usize,
     /// On SIGTERM: how long in-flight requests may take to finish.
     pub drain_seconds: f64,
-    /// Requests handled at once; more wait for a slot (and their deadline).
+    /// Requests to the `/v1` routes handled at once; more wait for a slot
+    /// (`/healthz`, `/readyz` and `/metrics` are never held back by it).
     pub max_in_flight: usize,
 }
 
@@ -99,6 +100,10 @@ pub struct RetrievalSection {
     pub max_batch: usize,
     /// Longest a query waits for others to fill a batch (milliseconds).
     pub max_batch_wait_ms: f64,
+    /// Queries that may wait for the embedding thread; beyond it a search or
+    /// ask is refused at once with 429 + Retry-After (load shedding: the wait
+    /// stays near this many queries ÷ the embedder's queries per second).
+    pub max_queued_queries: usize,
 }
 
 impl Default for RetrievalSection {
@@ -113,6 +118,7 @@ impl Default for RetrievalSection {
             embedder: "minilm".into(),
             max_batch: 32,
             max_batch_wait_ms: 2.0,
+            max_queued_queries: 256,
         }
     }
 }
@@ -407,6 +413,11 @@ impl ServiceConfig {
             (0.0..=1000.0).contains(&r.max_batch_wait_ms),
             "retrieval.max_batch_wait_ms",
             "must be in 0..=1000",
+        );
+        check(
+            (1..=65_536).contains(&r.max_queued_queries),
+            "retrieval.max_queued_queries",
+            "must be in 1..=65536",
         );
         check(
             crate::validate::is_collection_name(&r.default_collection),

@@ -39,6 +39,7 @@ use crate::api::{
     AnswerExplanation, AskRequest, AskResponse, Citation, FeedbackRequest, Passage, PassageShare,
     SearchRequest, SearchResponse, Timings,
 };
+use crate::batcher::EmbedError;
 use crate::experiments::{self, Arm};
 use crate::metrics::{GeneratorLabel, GroundingLabel, RatingLabel};
 use crate::queue::Admission;
@@ -139,11 +140,14 @@ pub async fn retrieve(
         None
     } else {
         Some(s.batcher.embed(query).await.map_err(|e| {
-            ApiError::http(
-                StatusCode::SERVICE_UNAVAILABLE,
-                format!("cannot embed the query: {e}"),
-            )
-            .header(header::RETRY_AFTER, HeaderValue::from_static("1"))
+            // Overload is the client's cue to back off (429), not a fault of
+            // the service (5xx): the queue bound is the load-shedding point.
+            let status = match e {
+                EmbedError::Full(_) => StatusCode::TOO_MANY_REQUESTS,
+                EmbedError::Stopped | EmbedError::Failed(_) => StatusCode::SERVICE_UNAVAILABLE,
+            };
+            ApiError::http(status, format!("cannot embed the query: {e}"))
+                .header(header::RETRY_AFTER, HeaderValue::from_static("1"))
         })?)
     };
     let (state, query, collection) = (s.clone(), query.to_string(), collection.to_string());
@@ -284,6 +288,7 @@ fn with_fields(
         (status = 404, description = "Unknown collection", body = HttpErrorBody),
         (status = 415, description = "Not JSON", body = HttpErrorBody),
         (status = 422, description = "Every problem of the body", body = ValidationErrorBody),
+        (status = 429, description = "Embedding queue full (retrieval.max_queued_queries): retry after Retry-After seconds", body = HttpErrorBody),
         (status = 503, description = "Store unavailable", body = HttpErrorBody),
     ))]
 pub async fn search(
@@ -547,7 +552,7 @@ fn account_answer(s: &AppState, rec: &mut RequestRecord, g: &Generated, generato
         (status = 404, description = "Unknown collection", body = HttpErrorBody),
         (status = 415, description = "Not JSON", body = HttpErrorBody),
         (status = 422, description = "Every problem of the body", body = ValidationErrorBody),
-        (status = 429, description = "Generation queue full: retry after Retry-After seconds", body = HttpErrorBody),
+        (status = 429, description = "Generation or embedding queue full: retry after Retry-After seconds", body = HttpErrorBody),
         (status = 503, description = "Generator or store unavailable", body = HttpErrorBody),
         (status = 504, description = "Deadline passed", body = HttpErrorBody),
     ))]

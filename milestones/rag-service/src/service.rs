@@ -44,6 +44,7 @@ use crate::queue::GenerationQueue;
 use crate::requestlog::{RequestLog, Retention, SqliteLog};
 use crate::state::{GeneratorPool, Resources, StorePool};
 use crate::{documents, routes, ServiceError};
+use tower::limit::GlobalConcurrencyLimitLayer;
 
 /// Everything the handlers share.
 pub struct Shared {
@@ -198,8 +199,12 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(routes::healthz))
         .route("/readyz", get(routes::readyz))
         .route("/metrics", get(routes::metrics));
-    let app = reads
-        .merge(writes)
+    // At most server.max_in_flight /v1 requests at once; the probes and the
+    // scrape stay outside the limit so an overloaded replica is still seen.
+    let api = reads.merge(writes).layer(GlobalConcurrencyLimitLayer::new(
+        state.config.server.max_in_flight,
+    ));
+    let app = api
         .merge(ops)
         .with_state(state.clone())
         .merge(SwaggerUi::new("/docs").url("/openapi.json", ApiDoc::openapi()));
@@ -299,7 +304,7 @@ pub fn build(config: ServiceConfig, resources: Resources) -> Result<AppState, Se
         BatchLimits {
             max_batch: r.max_batch,
             max_wait: Duration::from_secs_f64(r.max_batch_wait_ms / 1e3),
-            queue: config.server.max_in_flight.max(r.max_batch),
+            queue: r.max_queued_queries,
         },
         move |n| batch_hist.observe(n as f64),
     );
