@@ -118,7 +118,7 @@ impl Default for RetrievalSection {
             embedder: "minilm".into(),
             max_batch: 32,
             max_batch_wait_ms: 2.0,
-            max_queued_queries: 256,
+            max_queued_queries: 128,
         }
     }
 }

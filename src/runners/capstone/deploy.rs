@@ -258,7 +258,21 @@ pub fn run(s: &Settings, rep: &mut Reporter) -> Result<Ran> {
     let port = match container.start(&mounts, &key_file, burst > 0) {
         Ok(port) => port,
         Err(e) => {
-            rep.check("start", false, format!("{e:#}"));
+            // A container that dies at once (a model it cannot load) may be
+            // gone before its port can be read: that is a start followed by a
+            // failed `ready`, with the container's own logs saying why.
+            match container.stopped(started) {
+                Some(why) => {
+                    rep.check(
+                        "start",
+                        true,
+                        format!("{} started by `docker run`", container.name),
+                    );
+                    rep.check("ready", false, why);
+                }
+                None => rep.check("start", false, format!("{e:#}")),
+            }
+            container.remove();
             return done(metrics, details);
         }
     };
@@ -897,6 +911,19 @@ impl<'a> Container<'a> {
         }
     }
 
+    /// Why the container is no longer running (its state, exit code and the
+    /// tail of its logs), or `None` while it runs (or cannot be inspected).
+    fn stopped(&self, started: Instant) -> Option<String> {
+        match self.state() {
+            Ok((s, code)) if s != "running" && s != "created" => Some(format!(
+                "the container stopped before it was ready ({s}, exit code {code}) after {:.1} s; {}",
+                started.elapsed().as_secs_f64(),
+                self.logs_tail(30)
+            )),
+            _ => None,
+        }
+    }
+
     /// Polls `/readyz` until 200; the reason (with the logs' tail) when it
     /// never comes or the container exits.
     fn wait_ready(&self, base_url: &str, started: Instant) -> Result<(), String> {
@@ -921,16 +948,11 @@ impl<'a> Container<'a> {
             }
             polls += 1;
             if polls.is_multiple_of(4) {
-                match self.state() {
-                    Ok((s, code)) if s != "running" && s != "created" => {
-                        return Err(format!(
-                            "the container stopped before it was ready ({s}, exit code {code}) after {:.1} s; {}",
-                            started.elapsed().as_secs_f64(),
-                            self.logs_tail(30)
-                        ))
-                    }
-                    Ok(_) => {}
-                    Err(e) => return Err(format!("{e:#}")),
+                if let Err(e) = self.state() {
+                    return Err(format!("{e:#}"));
+                }
+                if let Some(why) = self.stopped(started) {
+                    return Err(why);
                 }
             }
             std::thread::sleep(Duration::from_millis(250));
