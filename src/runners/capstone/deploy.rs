@@ -270,7 +270,9 @@ pub fn run(s: &Settings, rep: &mut Reporter) -> Result<Ran> {
                     );
                     rep.check("ready", false, why);
                 }
-                None => rep.check("start", false, format!("{e:#}")),
+                None => {
+                    rep.check("start", false, format!("{e:#}"));
+                }
             }
             container.remove();
             return done(metrics, details);
