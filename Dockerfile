@@ -29,7 +29,29 @@ RUN cargo build --release --locked --bin roadmap \
  && strip -o /out/roadmap target/release/roadmap
 
 # === runtime (shared with deploy/docker/Dockerfile.runtime from here on) ===
-FROM debian:bookworm-slim AS runtime
+# The runtime's root file system: Debian's slim base, the service user, and
+# nothing the binary never uses at run time. The package manager and its
+# state (apt, dpkg's database, perl), iconv's gconv modules and the time-zone
+# database go (≈ 28 MB; the binary links only libc, libm, libgcc_s and
+# libstdc++); bash stays for the HEALTHCHECK. Deleting in a later layer would
+# not shrink the image, so the pruned tree is copied into an empty one below.
+# To add packages, derive from debian:bookworm-slim, not from this image.
+FROM debian:bookworm-slim AS runtime-root
+# A fixed uid/gid (10001) so that volume and secret-file permissions can be
+# set on the host; the writable folders exist in the image owned by it, so a
+# fresh named volume mounted there starts with that owner.
+RUN groupadd --system --gid 10001 roadmap \
+ && useradd --system --uid 10001 --gid 10001 --home-dir /var/lib/roadmap --no-create-home \
+      --shell /usr/sbin/nologin roadmap \
+ && mkdir -p /var/lib/roadmap /var/cache/roadmap /etc/roadmap /models \
+ && chown roadmap:roadmap /var/lib/roadmap /var/cache/roadmap \
+ && rm -rf /usr/bin/apt* /usr/lib/apt /usr/lib/x86_64-linux-gnu/libapt-* /etc/apt /var/lib/apt \
+      /var/cache/apt /var/cache/debconf /var/lib/dpkg /usr/bin/dpkg* /usr/share/dpkg \
+      /usr/bin/perl* /usr/lib/x86_64-linux-gnu/perl-base /usr/share/perl5 \
+      /usr/lib/x86_64-linux-gnu/gconv /usr/share/zoneinfo /usr/share/doc /var/log/*
+
+FROM scratch AS runtime
+COPY --from=runtime-root / /
 ARG VERSION=unknown
 ARG REVISION=unknown
 ARG SOURCE=unknown
@@ -40,14 +62,6 @@ LABEL org.opencontainers.image.title="roadmap" \
       org.opencontainers.image.revision="${REVISION}" \
       org.opencontainers.image.source="${SOURCE}" \
       org.roadmap.project="roadmap"
-# A fixed uid/gid (10001) so that volume and secret-file permissions can be
-# set on the host; the writable folders exist in the image owned by it, so a
-# fresh named volume mounted there starts with that owner.
-RUN groupadd --system --gid 10001 roadmap \
- && useradd --system --uid 10001 --gid 10001 --home-dir /var/lib/roadmap --no-create-home \
-      --shell /usr/sbin/nologin roadmap \
- && mkdir -p /var/lib/roadmap /var/cache/roadmap /etc/roadmap /models \
- && chown roadmap:roadmap /var/lib/roadmap /var/cache/roadmap
 COPY --from=binary /out/roadmap /usr/local/bin/roadmap
 # Everything the process writes goes to these two folders (volumes when the
 # root file system is read-only); nothing else is written.
