@@ -96,6 +96,27 @@ fn deploy_part(v: &Value) -> Value {
         .clone()
 }
 
+/// `roadmap run phase6 --parts deploy --json --service-burst BURST`: its one
+/// JSON object on stdout, and its stderr (the checks as they are decided).
+fn run_deploy(mut cmd: Command, burst: usize) -> (Value, String) {
+    let out = cmd
+        .args([
+            "run",
+            "phase6",
+            "--parts",
+            "deploy",
+            "--json",
+            "--service-burst",
+        ])
+        .arg(burst.to_string())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let v: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("stdout is not one JSON object ({e}); stderr: {stderr}"));
+    (v, stderr)
+}
+
 /// Whether the deploy part must run here: an engine answers, or this is CI
 /// (where a missing engine is a failure, not a skip).
 fn engine_required() -> bool {
@@ -107,23 +128,8 @@ fn deploy_part_runs_the_service_in_a_container_or_says_why_not() {
     let _one = ENGINE.lock().unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("progress.db");
-    let mut cmd = roadmap(dir.path());
     // The burst runs too: the container loads SmolLM2 and must refuse past its queue.
-    let out = cmd
-        .args([
-            "run",
-            "phase6",
-            "--parts",
-            "deploy",
-            "--json",
-            "--service-burst",
-            "4",
-        ])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    let v: Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("stdout is not one JSON object ({e}); stderr: {stderr}"));
+    let (v, stderr) = run_deploy(roadmap(dir.path()), 4);
     let part = deploy_part(&v);
     if !engine_required() {
         assert_eq!(part["status"], "skipped", "{part}");
@@ -213,22 +219,9 @@ fn a_container_that_never_becomes_ready_fails_the_part_with_its_logs_and_is_remo
     for f in ["model.safetensors", "tokenizer.json", "config.json"] {
         std::fs::write(broken.join(f), "not a model\n").unwrap();
     }
-    let out = roadmap(dir.path())
-        .env("ROADMAP_ALL_MINILM_L6_V2_DIR", &broken)
-        .args([
-            "run",
-            "phase6",
-            "--parts",
-            "deploy",
-            "--json",
-            "--service-burst",
-            "0",
-        ])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    let v: Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("stdout is not one JSON object ({e}); stderr: {stderr}"));
+    let mut cmd = roadmap(dir.path());
+    cmd.env("ROADMAP_ALL_MINILM_L6_V2_DIR", &broken);
+    let (v, stderr) = run_deploy(cmd, 0);
     let part = deploy_part(&v);
     assert_eq!(part["status"], "failed", "{part}\n{stderr}");
     let ready = part["checks"]

@@ -452,12 +452,10 @@ fn write_plots(
     ));
     let mut paths = Vec::new();
     for (name, svg) in svgs {
-        for ext in ["svg", "png"] {
-            let path = dir.join(format!("{name}.{ext}"));
-            roadmap_common::plot::save_chart(&path, &svg)
-                .with_context(|| format!("cannot write the {name} plot"))?;
-            paths.push(path);
-        }
+        paths.extend(
+            roadmap_common::plot::save_svg_and_png(dir, name, &svg)
+                .with_context(|| format!("cannot write the {name} plot"))?,
+        );
     }
     Ok(paths)
 }

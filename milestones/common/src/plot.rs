@@ -172,6 +172,24 @@ fn range(values: impl Iterator<Item = f64>) -> (f64, f64) {
     }
 }
 
+/// Writes `dir/STEM.svg` and `dir/STEM.png` (the same drawing rasterized):
+/// the SVG to zoom and embed, the PNG for slides, chats and viewers without
+/// SVG. Returns both paths.
+pub fn save_svg_and_png(
+    dir: &Path,
+    stem: &str,
+    svg: &str,
+) -> Result<[std::path::PathBuf; 2], PlotError> {
+    let paths = [
+        dir.join(format!("{stem}.svg")),
+        dir.join(format!("{stem}.png")),
+    ];
+    for p in &paths {
+        save_chart(p, svg)?;
+    }
+    Ok(paths)
+}
+
 /// Writes a line chart (SVG, or PNG for a `.png` path) with one coloured, legended line per series,
 /// axes fitted to the data.
 pub fn line_chart(path: &Path, labels: &Labels, series: &[Series]) -> Result<(), PlotError> {

@@ -155,11 +155,10 @@ pub fn run(a: Args) -> Result<ExitCode> {
             .with_context(|| format!("cannot create the plots folder {}", dir.display()))?;
         let charts = report.charts().context("cannot draw the rates charts")?;
         for (name, svg) in charts {
-            for ext in ["svg", "png"] {
-                let path = dir.join(format!("{name}.{ext}"));
-                roadmap_common::plot::save_chart(&path, &svg)
-                    .with_context(|| format!("cannot write the chart {}", path.display()))?;
-                eprintln!("chart written to {}", path.display());
+            let paths = roadmap_common::plot::save_svg_and_png(dir, &name, &svg)
+                .with_context(|| format!("cannot write the chart {name}"))?;
+            for p in paths {
+                eprintln!("chart written to {}", p.display());
             }
         }
     }
