@@ -90,8 +90,26 @@ pub async fn read_body<S: Send + Sync>(
         Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(
             ApiError::http(StatusCode::PAYLOAD_TOO_LARGE, too_large(limit)),
         ),
+        Err(rejection) if timed_out(&rejection) => Err(ApiError::http(
+            StatusCode::REQUEST_TIMEOUT,
+            "the request body stopped arriving: the server waited too long for the next part of it; \
+             send the whole body without pauses",
+        )),
         Err(rejection) => Err(ApiError::http(rejection.status(), rejection.body_text())),
     }
+}
+
+/// Whether buffering failed because the body went idle past the server's
+/// body timeout (tower-http's `TimeoutError`, somewhere in the error chain).
+fn timed_out(rejection: &axum::extract::rejection::BytesRejection) -> bool {
+    let mut e: Option<&(dyn std::error::Error + 'static)> = Some(rejection);
+    while let Some(err) = e {
+        if err.is::<tower_http::timeout::TimeoutError>() {
+            return true;
+        }
+        e = err.source();
+    }
+    false
 }
 
 /// The 413 message.

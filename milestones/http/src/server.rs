@@ -1,8 +1,13 @@
 //! Running a server: the standard middleware stack, graceful drain, logging.
 //!
 //! * [`with_standard_layers`] wraps a router, outermost first: request id,
-//!   metrics and access log ([`crate::observe`]) → body limit (413) → JSON
-//!   405 → the routes, with a JSON 404 fallback.
+//!   metrics and access log ([`crate::observe`]) → body limit (413) → body
+//!   idle timeout (408) → JSON 405 → the routes, with a JSON 404 fallback.
+//!   The idle timeout is what a slow client meets: a request whose body stops
+//!   arriving for `body_timeout` is answered 408 and its connection freed,
+//!   instead of holding a task (and a concurrency slot) for as long as the
+//!   client likes. It is per wait, not per body, so a large upload on a slow
+//!   but steady link still gets through; handlers bound their own work.
 //! * [`serve`] serves until a shutdown future completes (normally
 //!   [`shutdown_signal`]: SIGTERM, what `docker stop` and Kubernetes send, or
 //!   Ctrl-C), then stops accepting, lets in-flight requests finish — at most
@@ -15,6 +20,7 @@ use std::time::Duration;
 use axum::extract::DefaultBodyLimit;
 use axum::Router;
 use tokio::net::TcpListener;
+use tower_http::timeout::RequestBodyTimeoutLayer;
 
 use crate::error;
 use crate::json::BodyLimit;
@@ -25,12 +31,14 @@ pub fn with_standard_layers(
     router: Router,
     observer: Arc<dyn Observer>,
     body_limit: usize,
+    body_timeout: Duration,
 ) -> Router {
     router
         .fallback(error::not_found)
         .layer(axum::middleware::map_response(
             error::json_method_not_allowed,
         ))
+        .layer(RequestBodyTimeoutLayer::new(body_timeout))
         .layer(axum::Extension(BodyLimit(body_limit)))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(axum::middleware::from_fn_with_state(

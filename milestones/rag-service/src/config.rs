@@ -37,6 +37,9 @@ pub struct ServerSection {
     pub request_timeout_seconds: f64,
     /// Largest accepted request body (413 above it).
     pub max_body_bytes: usize,
+    /// Longest pause while a request body is arriving (408 after it): a slow
+    /// or stalled client is cut off instead of holding its connection.
+    pub body_timeout_seconds: f64,
     /// On SIGTERM: how long in-flight requests may take to finish.
     pub drain_seconds: f64,
     /// Requests to the `/v1` routes handled at once; more wait for a slot
@@ -50,6 +53,7 @@ impl Default for ServerSection {
             addr: "127.0.0.1:8080".parse().expect("static address"),
             request_timeout_seconds: 30.0,
             max_body_bytes: 16 * 1024 * 1024,
+            body_timeout_seconds: 10.0,
             drain_seconds: 20.0,
             max_in_flight: 4096,
         }
@@ -375,6 +379,11 @@ impl ServiceConfig {
             s.max_body_bytes >= 1024,
             "server.max_body_bytes",
             "must be at least 1024",
+        );
+        check(
+            s.body_timeout_seconds > 0.0 && s.body_timeout_seconds <= 3600.0,
+            "server.body_timeout_seconds",
+            "must be in (0, 3600]",
         );
         check(
             s.max_in_flight >= 1,

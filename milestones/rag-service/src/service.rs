@@ -209,7 +209,8 @@ pub fn router(state: AppState) -> Router {
         .with_state(state.clone())
         .merge(SwaggerUi::new("/docs").url("/openapi.json", ApiDoc::openapi()));
     let limit = state.config.server.max_body_bytes;
-    roadmap_http::with_standard_layers(app, Arc::new(RagObserver(state)), limit)
+    let body_timeout = Duration::from_secs_f64(state.config.server.body_timeout_seconds);
+    roadmap_http::with_standard_layers(app, Arc::new(RagObserver(state)), limit, body_timeout)
 }
 
 /// A service running in the background on this tokio runtime.

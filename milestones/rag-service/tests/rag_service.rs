@@ -796,3 +796,46 @@ async fn metrics_export_every_name_the_deployment_uses_and_docs_are_served() {
     assert!(r.text().await.unwrap().contains("swagger"));
     s.stop().await;
 }
+
+/// A client that sends its headers and part of its body, then stalls: it gets
+/// 408 once the body has been idle for `server.body_timeout_seconds`, and the
+/// service keeps answering everyone else meanwhile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_stalled_request_body_gets_408_and_frees_its_connection() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut opts = Options::default();
+    opts.config.server.body_timeout_seconds = 0.5;
+    let s = start(opts).await;
+    seed(&s).await;
+    let addr = s.base.trim_start_matches("http://").to_string();
+    let mut conn = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let started = std::time::Instant::now();
+    conn.write_all(
+        b"POST /v1/search HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+          Content-Length: 100\r\n\r\n{\"query\": \"que",
+    )
+    .await
+    .unwrap();
+    // The stalled client does not hold up others.
+    let r = client()
+        .post(s.url("/v1/search"))
+        .json(&json!({"query": "queue"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+
+    let mut response = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), conn.read_to_end(&mut response))
+        .await
+        .expect("the service never answered the stalled request")
+        .unwrap();
+    let waited = started.elapsed();
+    let text = String::from_utf8_lossy(&response);
+    assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+    assert!(text.contains("stopped arriving"), "{text}");
+    assert!(
+        waited >= Duration::from_millis(450),
+        "answered before the body timeout: {waited:?}"
+    );
+}

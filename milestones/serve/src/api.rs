@@ -35,6 +35,9 @@ pub const MAX_BATCH_TEXTS: usize = 128;
 /// 128 texts × 5,000 characters × 6 bytes (the worst case, a `\uXXXX` escape
 /// per character) ≈ 3.7 MiB, plus the JSON around them.
 pub const BODY_LIMIT_BYTES: usize = 4 * 1024 * 1024;
+/// Longest pause while a request body arrives: past it the request is
+/// answered 408 (a stalled client does not keep its connection).
+pub const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// `POST /v1/predict` body.
 #[derive(Debug, Clone, ToSchema)]

@@ -11,7 +11,8 @@
 //!   to completion before [`Server::serve`] returns.
 //! * Middleware ([`roadmap_http::with_standard_layers`]), outermost first:
 //!   request id (a UUID v4 unless the client sent a sane one), metrics and
-//!   access log → cap the body at [`BODY_LIMIT_BYTES`] → JSON 405 → the handler.
+//!   access log → cap the body at [`BODY_LIMIT_BYTES`] → 408 when the body stalls for
+//!   [`BODY_TIMEOUT`] → JSON 405 → the handler.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -25,7 +26,7 @@ use tokio::sync::Semaphore;
 use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::api::{self, BODY_LIMIT_BYTES};
+use crate::api::{self, BODY_LIMIT_BYTES, BODY_TIMEOUT};
 use crate::classifier::{Classifier, ClassifierError, ModelInfo};
 use crate::metrics::Metrics;
 
@@ -142,7 +143,12 @@ impl Server {
             .route("/metrics", get(api::metrics))
             .with_state(state.clone())
             .merge(SwaggerUi::new("/docs").url("/openapi.json", ApiDoc::openapi()));
-        roadmap_http::with_standard_layers(routes, state.metrics.http.clone(), BODY_LIMIT_BYTES)
+        roadmap_http::with_standard_layers(
+            routes,
+            state.metrics.http.clone(),
+            BODY_LIMIT_BYTES,
+            BODY_TIMEOUT,
+        )
     }
 
     /// Serves on `listener` until `shutdown` completes, then drains in-flight
