@@ -451,7 +451,9 @@ pub fn commit_replay(
             [staging.to_string_lossy().into_owned()],
         )
         .map_err(&err)?;
-        let tx = conn.transaction().map_err(&err)?;
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(&err)?;
         let (old_requests, old_exposures): (u64, u64) = tx
             .query_row(
                 "SELECT (SELECT COUNT(*) FROM main.request_log WHERE experiment = ?1),

@@ -436,7 +436,9 @@ fn guard(file: &ExperimentsFile, log: &Path, force: bool) -> Result<Vec<String>,
         .map_err(&err)?;
     conn.execute_batch(crate::requestlog::SQLITE_SCHEMA)
         .map_err(&err)?;
-    let tx = conn.transaction().map_err(&err)?;
+    let tx = conn
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .map_err(&err)?;
     let mut refused = Vec::new();
     let mut accepted = Vec::new();
     for next in file

@@ -181,7 +181,10 @@ impl SqliteLog {
 
 impl LogBackend for SqliteLog {
     fn write(&mut self, batch: &[LogWrite]) -> Result<(), ServiceError> {
-        let tx = self.conn.transaction().map_err(sql_err)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(sql_err)?;
         {
             let mut req = tx
                 .prepare_cached(
@@ -267,7 +270,10 @@ impl LogBackend for SqliteLog {
         cutoff_unix: Option<f64>,
         max_rows: Option<u64>,
     ) -> Result<u64, ServiceError> {
-        let tx = self.conn.transaction().map_err(sql_err)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(sql_err)?;
         let mut gone = 0u64;
         if let Some(cutoff) = cutoff_unix {
             gone += tx

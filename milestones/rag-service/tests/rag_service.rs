@@ -839,3 +839,49 @@ async fn a_stalled_request_body_gets_408_and_frees_its_connection() {
         "answered before the body timeout: {waited:?}"
     );
 }
+
+/// SIGTERM while an answer is streaming: the drain lets the stream finish
+/// (every token, then its `done` event) before the service stops.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn shutdown_mid_stream_lets_the_stream_finish() {
+    let mut opts = Options::default();
+    opts.generators = vec![(
+        "local",
+        vec![Box::new(SlowGenerator {
+            tokens: 8,
+            delay: Duration::from_millis(100),
+            emitted: Arc::new(AtomicUsize::new(0)),
+        })],
+    )];
+    let mut s = start(opts).await;
+    seed(&s).await;
+    let mut r = client()
+        .post(s.url("/v1/ask"))
+        .json(&json!({"question": "What does a full queue answer?", "stream": true, "generator": "local"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let mut body = String::new();
+    while events(&body).iter().all(|(n, _)| n != "token") {
+        let chunk = r
+            .chunk()
+            .await
+            .unwrap()
+            .expect("the stream ended before its first token");
+        body.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    // Mid-stream now: stop the service as SIGTERM does.
+    let shutdown = tokio::spawn(s.service.take().unwrap().shutdown());
+    while let Some(chunk) = r.chunk().await.unwrap() {
+        body.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    shutdown.await.unwrap().unwrap();
+    let names: Vec<String> = events(&body).into_iter().map(|(n, _)| n).collect();
+    assert_eq!(
+        names.iter().filter(|n| *n == "token").count(),
+        8,
+        "{names:?}"
+    );
+    assert_eq!(names.last().map(String::as_str), Some("done"), "{names:?}");
+}

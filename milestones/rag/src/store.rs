@@ -22,7 +22,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::path::Path;
 
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 use crate::error::{RagError, Result, SqlContext};
 
@@ -323,6 +323,18 @@ impl SqliteStore {
             .sql("reading the collection")
     }
 
+    /// A write transaction that takes SQLite's write lock at `BEGIN`
+    /// (`IMMEDIATE`). A deferred one starts as a reader and upgrades at its
+    /// first write; in WAL mode that upgrade fails at once with "database is
+    /// locked" (no busy wait) if another connection — the service's request
+    /// log shares the file — committed in between. Taking the lock first makes
+    /// the wait go through the busy timeout instead.
+    fn write_transaction(&mut self) -> Result<rusqlite::Transaction<'_>> {
+        self.conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .sql("starting a write transaction")
+    }
+
     fn require_collection(&self, name: &str) -> Result<(String, usize)> {
         self.collection_dim(name)?
             .ok_or_else(|| RagError::NoCollection(name.to_string()))
@@ -557,7 +569,7 @@ impl VectorStore for SqliteStore {
     }
 
     fn drop_collection(&mut self, name: &str) -> Result<()> {
-        let tx = self.conn.transaction().sql("starting a transaction")?;
+        let tx = self.write_transaction()?;
         let ids: Vec<i64> = {
             let mut stmt = tx
                 .prepare("SELECT id FROM documents WHERE collection = ?1")
@@ -600,7 +612,7 @@ impl VectorStore for SqliteStore {
     ) -> Result<()> {
         let (_, dim) = self.require_collection(collection)?;
         check_dims(chunks, dim)?;
-        let tx = self.conn.transaction().sql("starting a transaction")?;
+        let tx = self.write_transaction()?;
         let existing: Option<i64> = tx
             .query_row(
                 "SELECT id FROM documents WHERE collection = ?1 AND source = ?2",
@@ -667,7 +679,7 @@ impl VectorStore for SqliteStore {
     }
 
     fn remove_documents(&mut self, collection: &str, sources: &[String]) -> Result<usize> {
-        let tx = self.conn.transaction().sql("starting a transaction")?;
+        let tx = self.write_transaction()?;
         let mut n = 0;
         for source in sources {
             let id: Option<i64> = tx

@@ -168,8 +168,10 @@ pub async fn seed(s: &TestService) -> serde_json::Value {
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), 200);
-    r.json().await.unwrap()
+    let status = r.status();
+    let v: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(status, 200, "seeding the notes collection: {v}");
+    v
 }
 
 pub fn count(db: &std::path::Path, sql: &str) -> i64 {
