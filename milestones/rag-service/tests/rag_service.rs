@@ -504,27 +504,39 @@ async fn streamed_answers_send_tokens_then_one_final_event() {
     s.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_client_that_disconnects_cancels_its_generation() {
-    let emitted = Arc::new(AtomicUsize::new(0));
+/// Options with one `local` generator emitting `tokens` tokens, `delay` apart
+/// (counted in `emitted`).
+fn slow_local(tokens: usize, delay: Duration, emitted: Arc<AtomicUsize>) -> Options {
     let mut opts = Options::default();
     opts.generators = vec![(
         "local",
         vec![Box::new(SlowGenerator {
-            tokens: 200,
-            delay: Duration::from_millis(10),
-            emitted: emitted.clone(),
+            tokens,
+            delay,
+            emitted,
         })],
     )];
-    let mut s = start(opts).await;
-    seed(&s).await;
-    let mut r = client()
+    opts
+}
+
+/// A streamed ask answered by the `local` generator; its status is 200.
+async fn streamed_local_ask(s: &common::TestService) -> reqwest::Response {
+    let r = client()
         .post(s.url("/v1/ask"))
         .json(&json!({"question": "What does a full queue answer?", "stream": true, "generator": "local"}))
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
+    r
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_client_that_disconnects_cancels_its_generation() {
+    let emitted = Arc::new(AtomicUsize::new(0));
+    let mut s = start(slow_local(200, Duration::from_millis(10), emitted.clone())).await;
+    seed(&s).await;
+    let mut r = streamed_local_ask(&s).await;
     let first = r.chunk().await.unwrap().unwrap();
     assert!(String::from_utf8_lossy(&first).contains("token"));
     drop(r);
@@ -844,24 +856,10 @@ async fn a_stalled_request_body_gets_408_and_frees_its_connection() {
 /// (every token, then its `done` event) before the service stops.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn shutdown_mid_stream_lets_the_stream_finish() {
-    let mut opts = Options::default();
-    opts.generators = vec![(
-        "local",
-        vec![Box::new(SlowGenerator {
-            tokens: 8,
-            delay: Duration::from_millis(100),
-            emitted: Arc::new(AtomicUsize::new(0)),
-        })],
-    )];
-    let mut s = start(opts).await;
+    let emitted = Arc::new(AtomicUsize::new(0));
+    let mut s = start(slow_local(8, Duration::from_millis(100), emitted)).await;
     seed(&s).await;
-    let mut r = client()
-        .post(s.url("/v1/ask"))
-        .json(&json!({"question": "What does a full queue answer?", "stream": true, "generator": "local"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
+    let mut r = streamed_local_ask(&s).await;
     let mut body = String::new();
     while events(&body).iter().all(|(n, _)| n != "token") {
         let chunk = r
