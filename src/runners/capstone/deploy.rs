@@ -341,7 +341,7 @@ pub fn run(s: &Settings, rep: &mut Reporter) -> Result<Ran> {
     for c in &report.checks {
         rep.check(&c.name, c.passed, c.detail.clone());
     }
-    metrics.extend(workload_metrics(&report));
+    metrics.extend(service::workload_figures("deploy", &report));
     details["workload"] = json!({
         "latency": report.latency,
         "server_errors": report.server_errors,
@@ -418,20 +418,6 @@ pub fn run(s: &Settings, rep: &mut Reporter) -> Result<Ran> {
         },
     );
     done(metrics, details)
-}
-
-/// The workload's figures under this part's metric names.
-fn workload_metrics(report: &workload::WorkloadReport) -> BTreeMap<String, f64> {
-    let mut m = BTreeMap::new();
-    m.insert("deploy_requests".to_string(), report.requests as f64);
-    m.insert("deploy_error_ratio".to_string(), report.error_ratio);
-    for (route, name) in [("/v1/search", "search"), ("/v1/ask", "ask")] {
-        if let Some(l) = report.latency.get(route) {
-            m.insert(format!("deploy_{name}_p50_ms"), l.p50_ms);
-            m.insert(format!("deploy_{name}_p95_ms"), l.p95_ms);
-        }
-    }
-    m
 }
 
 // ---- the base image -------------------------------------------------------------------
@@ -1148,7 +1134,9 @@ mod tests {
             ingest_ingested: 3,
             checks: Vec::new(),
         };
-        let mut names: Vec<String> = workload_metrics(&report).into_keys().collect();
+        let mut names: Vec<String> = service::workload_figures("deploy", &report)
+            .into_keys()
+            .collect();
         // The rest are set by `run` itself, each next to the check it belongs to.
         names.extend(
             [

@@ -103,6 +103,25 @@ fn local_generator(cache_dir: &std::path::Path) -> Result<BoxedGenerator> {
     Ok(Box::new(g))
 }
 
+/// The workload's request count, error ratio and client-side p50/p95 of
+/// search and ask, named `{prefix}_requests`, `{prefix}_search_p50_ms`…
+/// (the `deploy` part records the same figures for the container).
+pub(super) fn workload_figures(
+    prefix: &str,
+    report: &workload::WorkloadReport,
+) -> BTreeMap<String, f64> {
+    let mut m = BTreeMap::new();
+    m.insert(format!("{prefix}_requests"), report.requests as f64);
+    m.insert(format!("{prefix}_error_ratio"), report.error_ratio);
+    for (route, name) in [("/v1/search", "search"), ("/v1/ask", "ask")] {
+        if let Some(l) = report.latency.get(route) {
+            m.insert(format!("{prefix}_{name}_p50_ms"), l.p50_ms);
+            m.insert(format!("{prefix}_{name}_p95_ms"), l.p95_ms);
+        }
+    }
+    m
+}
+
 pub fn run(s: &Settings, rep: &mut Reporter) -> Result<Ran> {
     let db = s.artifact_dir.join("service.sqlite");
     let embedder: Arc<dyn TextEmbedder + Send + Sync> = Arc::new(HashEmbedder::default());
@@ -219,14 +238,7 @@ pub fn run(s: &Settings, rep: &mut Reporter) -> Result<Ran> {
             }
         }
     }
-    metrics.insert("service_requests".to_string(), report.requests as f64);
-    metrics.insert("service_error_ratio".to_string(), report.error_ratio);
-    for (route, name) in [("/v1/search", "search"), ("/v1/ask", "ask")] {
-        if let Some(l) = report.latency.get(route) {
-            metrics.insert(format!("service_{name}_p50_ms"), l.p50_ms);
-            metrics.insert(format!("service_{name}_p95_ms"), l.p95_ms);
-        }
-    }
+    metrics.extend(workload_figures("service", &report));
     metrics.insert("service_grounded_share".to_string(), report.grounded_share);
     metrics.insert(
         "service_validation_rejected".to_string(),
