@@ -118,17 +118,7 @@ fn label<'a>(labels: &'a str, name: &str) -> Option<&'a str> {
 /// Reads the drift gauges from an OpenMetrics text.
 pub fn parse_gauges(text: &str) -> DriftGauges {
     let mut g = DriftGauges::default();
-    for line in text.lines().filter(|l| !l.starts_with('#')) {
-        let Some((series, value)) = line.rsplit_once(' ') else {
-            continue;
-        };
-        let Ok(v) = value.parse::<f64>() else {
-            continue;
-        };
-        let (name, labels) = match series.split_once('{') {
-            Some((n, rest)) => (n, rest.trim_end_matches('}')),
-            None => (series, ""),
-        };
+    for (name, labels, v) in crate::workload::samples(text) {
         match name {
             "roadmap_rag_drift_last_run_timestamp_seconds" => g.last_run = v,
             "roadmap_rag_dataset_drift" => g.dataset_drift = Some(v),

@@ -515,15 +515,28 @@ pub async fn run(w: Workload, progress: impl Fn(&str)) -> Result<WorkloadReport,
     })
 }
 
-/// Sum of every series of a counter in Prometheus text output.
-pub fn counter_sum(text: &str, name: &str) -> f64 {
+/// Every sample of a Prometheus text exposition as `(name, labels, value)`,
+/// `labels` being the text between the braces (empty without labels).
+/// Comment lines and lines whose value is not a number are skipped.
+pub fn samples(text: &str) -> impl Iterator<Item = (&str, &str, f64)> {
     text.lines()
         .filter(|l| !l.starts_with('#'))
-        .filter(|l| {
-            l.strip_prefix(name)
-                .is_some_and(|rest| rest.starts_with('{') || rest.starts_with(' '))
+        .filter_map(|line| {
+            let (series, value) = line.rsplit_once(' ')?;
+            let v = value.parse::<f64>().ok()?;
+            let (name, labels) = match series.split_once('{') {
+                Some((n, rest)) => (n, rest.trim_end_matches('}')),
+                None => (series, ""),
+            };
+            Some((name, labels, v))
         })
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+}
+
+/// Sum of every series of a counter in Prometheus text output.
+pub fn counter_sum(text: &str, name: &str) -> f64 {
+    samples(text)
+        .filter(|(n, _, _)| *n == name)
+        .map(|(_, _, v)| v)
         .sum()
 }
 
