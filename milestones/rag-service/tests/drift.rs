@@ -7,7 +7,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{client, seed, start, Options};
+use common::{metrics, seed, start, Options};
 use roadmap_rag_service::drift_workload::{self, DriftWorkload};
 
 const NORMAL: [&str; 4] = [
@@ -23,17 +23,6 @@ fn drift_options(interval: f64, current: &str) -> Options {
     o.config.drift.current_window = current.into();
     o.config.drift.reference_window = "60s".into();
     o
-}
-
-async fn metrics(s: &common::TestService) -> String {
-    client()
-        .get(s.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

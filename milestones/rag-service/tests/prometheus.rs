@@ -7,7 +7,7 @@ mod common;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{client, seed, start, Options};
+use common::{client, metrics, seed, start, Options};
 use serde_json::{json, Value};
 
 /// Every `roadmap_…` identifier in `text`, with histogram suffixes removed.
@@ -41,14 +41,7 @@ fn exported(metrics: &str, name: &str) -> bool {
 async fn every_metric_of_the_dashboard_and_the_alert_rules_is_exported() {
     let mut s = start(Options::default()).await;
     seed(&s).await;
-    let metrics = client()
-        .get(s.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = metrics(&s).await;
     let dashboard = include_str!("../../../deploy/grafana/dashboards/roadmap-rag.json");
     let dash: Value = serde_json::from_str(dashboard).unwrap();
     let mut exprs = String::new();

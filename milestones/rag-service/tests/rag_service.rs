@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{client, count, seed, start, Options, SlowGenerator, KEY};
+use common::{client, count, metrics, seed, start, Options, SlowGenerator, KEY};
 use serde_json::{json, Value};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -600,14 +600,7 @@ async fn a_full_generation_queue_answers_429_with_retry_after() {
     }
     assert!((1..=2).contains(&ok), "{ok} answered (capacity is 2)");
     assert_eq!(ok + refused, 6);
-    let m = client()
-        .get(s.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let m = metrics(&s).await;
     assert!(
         m.contains(&format!("roadmap_rag_queue_rejections_total {refused}")),
         "{m}"
@@ -772,14 +765,7 @@ async fn metrics_export_every_name_the_deployment_uses_and_docs_are_served() {
     );
     // Unknown paths do not create series of their own.
     client().get(s.url("/random/8f2a")).send().await.unwrap();
-    let text = client()
-        .get(s.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = metrics(&s).await;
     assert!(!text.contains("8f2a"));
     assert!(text.contains("route=\"unmatched\""));
 

@@ -154,6 +154,18 @@ pub fn client() -> reqwest::Client {
         .unwrap()
 }
 
+/// The service's `/metrics` text.
+pub async fn metrics(s: &TestService) -> String {
+    client()
+        .get(s.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
 /// Three documents about the service, ingested into `notes`.
 pub async fn seed(s: &TestService) -> serde_json::Value {
     let body = serde_json::json!({"documents": [
