@@ -17,20 +17,6 @@ use std::time::Duration;
 use assert_cmd::Command;
 use serde_json::Value;
 
-/// The metrics the deploy part declares (`deploy::METRICS`): a passing run emits all of them.
-const DEPLOY_METRICS: [&str; 10] = [
-    "deploy_image_mb",
-    "deploy_ready_s",
-    "deploy_requests",
-    "deploy_error_ratio",
-    "deploy_search_p50_ms",
-    "deploy_search_p95_ms",
-    "deploy_ask_p50_ms",
-    "deploy_ask_p95_ms",
-    "deploy_answers",
-    "deploy_stop_s",
-];
-
 fn cache() -> PathBuf {
     roadmap_common::assets::test_cache_dir(env!("CARGO_TARGET_TMPDIR"))
 }
@@ -175,7 +161,7 @@ fn deploy_part_runs_the_service_in_a_container_or_says_why_not() {
         .map(String::as_str)
         .filter(|k| k.starts_with("deploy_"))
         .collect();
-    let mut declared = DEPLOY_METRICS.to_vec();
+    let mut declared = roadmap::runners::capstone::deploy::METRICS.to_vec();
     declared.sort();
     assert_eq!(emitted, declared, "{m}");
     let f = |k: &str| m[k].as_f64().unwrap();
